@@ -1,0 +1,65 @@
+# footfall — one command each for a fresh Debian/Ubuntu machine:
+#   make demo   installs everything and runs the whole chain on the sample clip
+#   make test   installs everything and runs lint, type checks and the tests
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_PACKAGES := mosquitto mosquitto-clients influxdb opencv-doc fonts-dejavu-core chromium docker-compose
+SAMPLE_CLIP := /usr/share/doc/opencv-doc/examples/data/vtest.avi
+export YOLO_OFFLINE := 1
+export YOLO_AUTOINSTALL := False
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup system-packages python-packages models demo test lint typecheck pytest benchmarks clean
+
+setup: system-packages python-packages models
+
+system-packages:
+	@missing=""; for package in $(APT_PACKAGES); do \
+	  dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# Debian's packaging starts the services system-wide where systemd runs; footfall starts its own.
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch 2.14.1 / torchvision 0.29.1 are the releases that install offline here (see DEVELOPERS.md).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e '.[edge,aggregator,dev]'
+	touch $@
+
+python-packages: $(VENV)/.installed
+
+models: $(VENV)/.installed
+	$(BIN)/footfall edge export --if-missing
+
+demo: setup
+	$(BIN)/footfall demo --video $(SAMPLE_CLIP)
+
+lint: python-packages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: python-packages
+	$(BIN)/mypy footfall edge aggregator dashboards
+
+pytest: setup
+	$(BIN)/pytest -q
+
+test: setup lint typecheck pytest
+
+benchmarks: setup
+	$(BIN)/python benchmarks/edge_speed.py
+	$(BIN)/python benchmarks/aggregator_throughput.py
+	$(BIN)/python benchmarks/impact_speed.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""footfall aggregator: MQTT in, validated and deduplicated time series out."""

@@ -1,0 +1,1 @@
+"""footfall edge worker: camera frames in, anonymised count intervals out."""

@@ -1,0 +1,269 @@
+"""Edge worker configuration: one pydantic model per concern, ``extra="forbid"``.
+
+Coordinates are source-frame pixels. A YAML file maps onto ``EdgeConfig``; ``load_config``
+turns validation errors into ``ConfigError`` whose message names the key path and the bad
+value (``cameras -> 0 -> lines -> 1 -> inside: ...``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from edge.detections import ReferencePoint
+from edge.geometry import DirectedLine, Polygon
+from edge.messages import Identifier
+
+PixelPoint = tuple[float, float]
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key path and the bad value."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineConfig(Section):
+    id: Identifier
+    points: tuple[PixelPoint, PixelPoint]
+    """Two end points of the counting line, in source-frame pixels."""
+    inside: PixelPoint
+    """Any point on the store side: crossing toward it is an entry."""
+    entrance: bool = True
+    """Whether crossings of this line are store entries/exits (False: an internal line)."""
+
+    @model_validator(mode="after")
+    def _valid_geometry(self) -> LineConfig:
+        self.geometry()
+        return self
+
+    def geometry(self) -> DirectedLine:
+        return DirectedLine(start=self.points[0], end=self.points[1], inside=self.inside)
+
+
+class ZoneConfig(Section):
+    id: Identifier
+    polygon: Annotated[list[PixelPoint], Field(min_length=3)]
+
+    @model_validator(mode="after")
+    def _valid_geometry(self) -> ZoneConfig:
+        self.geometry()
+        return self
+
+    def geometry(self) -> Polygon:
+        return Polygon(tuple(self.polygon))
+
+
+class SourceConfig(Section):
+    uri: str
+    """Video file, folder of images, ``rtsp://``/``http(s)://`` URL, or a USB camera index."""
+    fps: Annotated[float, Field(gt=0, le=240)] | None = None
+    """Frame rate of a file or folder when its container is wrong or absent."""
+    stride: Annotated[int, Field(ge=1, le=100)] = 1
+    """Files and folders: process every Nth frame (deterministic)."""
+    start_time_utc: str | None = None
+    """Files and folders: ISO 8601 time of the first frame (default: when the run starts)."""
+    reconnect_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
+    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    read_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    """Live sources: no frame for this long means the stream is dead."""
+
+
+class DetectorBackend(StrEnum):
+    AUTO = "auto"
+    ULTRALYTICS = "ultralytics"
+    ONNXRUNTIME = "onnxruntime"
+    OPENVINO = "openvino"
+
+
+class TilingConfig(Section):
+    rows: Annotated[int, Field(ge=1, le=8)] = 2
+    columns: Annotated[int, Field(ge=1, le=8)] = 2
+    overlap: Annotated[float, Field(ge=0, lt=0.9)] = 0.2
+    """Fraction of a tile shared with its neighbour."""
+
+
+class DetectorConfig(Section):
+    backend: DetectorBackend = DetectorBackend.AUTO
+    model: str | None = None
+    """Path to an ultralytics model (.pt) or an exported one (.onnx / OpenVINO folder).
+    Default: the bundled yolo11n-pose (exported to ONNX when that backend is used)."""
+    imgsz: Annotated[int, Field(ge=64, le=4096, multiple_of=32)] = 1280
+    """Longest side of the network input. People ~30x90 px need >= 1280 (see README)."""
+    tiling: TilingConfig | None = None
+    confidence: Annotated[float, Field(ge=0.01, le=1)] = 0.25
+    iou: Annotated[float, Field(gt=0, le=1)] = 0.7
+    threads: Annotated[int, Field(ge=0, le=256)] = 0
+    """CPU threads for the runtime; 0 = all cores."""
+
+
+class TrackerKind(StrEnum):
+    BYTETRACK = "bytetrack"
+    BOTSORT = "botsort"
+
+
+class TrackerConfig(Section):
+    kind: TrackerKind = TrackerKind.BYTETRACK
+    implementation: Literal["auto", "ultralytics", "supervision"] = "auto"
+    """ultralytics' trackers need torch; supervision's ByteTrack does not."""
+    high_confidence: Annotated[float, Field(ge=0, le=1)] = 0.25
+    low_confidence: Annotated[float, Field(ge=0, le=1)] = 0.1
+    new_track_confidence: Annotated[float, Field(ge=0, le=1)] = 0.25
+    lost_track_frames: Annotated[int, Field(ge=1, le=10_000)] = 30
+    """How long a lost track may be re-found before it is retired (processed frames)."""
+    match_threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
+
+
+class CountingConfig(Section):
+    reference_point: ReferencePoint = ReferencePoint.BOTTOM_CENTRE
+    keypoint_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+    margin_px: Annotated[float, Field(ge=0, le=500)] = 5.0
+    """Hysteresis band either side of every line."""
+    interval_seconds: Annotated[float, Field(ge=1, le=86_400)] = 60.0
+
+
+class CameraConfig(Section):
+    id: Identifier
+    source: SourceConfig
+    lines: list[LineConfig] = Field(default_factory=list)
+    zones: list[ZoneConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CameraConfig:
+        for kind, items in (("line", self.lines), ("zone", self.zones)):
+            ids = [item.id for item in items]
+            duplicates = sorted({item for item in ids if ids.count(item) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} id(s): {', '.join(duplicates)}")
+        return self
+
+
+class TlsConfig(Section):
+    ca_file: Path | None = None
+    certificate_file: Path | None = None
+    key_file: Path | None = None
+    insecure_skip_verify: bool = False
+
+
+class MqttConfig(Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    """File holding the password (systemd credentials, Docker secrets)."""
+    tls: TlsConfig | None = None
+    client_id: str | None = None
+    """Default: ``footfall-{store}-{camera}``; must be stable for the persistent session."""
+    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
+    topic_root: str = "footfall/v1"
+    max_inflight: Annotated[int, Field(ge=1, le=65535)] = 100
+
+    @field_validator("topic_root")
+    @classmethod
+    def _topic_root(cls, value: str) -> str:
+        if not value or any(character in value for character in "#+") or value.endswith("/"):
+            raise ValueError(f"topic_root {value!r} must be a topic without wildcards or a trailing /")
+        return value
+
+
+class OutboxConfig(Section):
+    path: Path = Path("/var/lib/footfall/outbox.sqlite3")
+    quota_bytes: Annotated[int, Field(ge=64 * 1024)] = 256 * 1024 * 1024
+    """Disk quota for unacknowledged intervals; reaching it merges the oldest intervals."""
+
+
+class HealthConfig(Section):
+    interval_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+
+
+class EdgeConfig(Section):
+    store_id: Identifier
+    cameras: Annotated[list[CameraConfig], Field(min_length=1)]
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    counting: CountingConfig = Field(default_factory=CountingConfig)
+    mqtt: MqttConfig | None = None
+    """None: write intervals as JSON lines to ``output_path`` instead of publishing."""
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    output_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _unique_cameras(self) -> EdgeConfig:
+        ids = [camera.id for camera in self.cameras]
+        duplicates = sorted({item for item in ids if ids.count(item) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate camera id(s): {', '.join(duplicates)}")
+        return self
+
+    def camera(self, camera_id: str | None) -> CameraConfig:
+        if camera_id is None:
+            return self.cameras[0]
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        known = ", ".join(camera.id for camera in self.cameras)
+        raise ConfigError(f"no camera {camera_id!r} in config (known: {known})")
+
+    def fingerprint(self) -> str:
+        """A stable hash of everything that changes what is counted (not credentials)."""
+        relevant = self.model_dump(
+            mode="json", include={"store_id", "cameras", "detector", "tracker", "counting"}
+        )
+        for camera in relevant["cameras"]:
+            camera["source"] = {"stride": camera["source"]["stride"]}
+        encoded = json.dumps(relevant, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line per problem: ``key -> path: message (got value)``."""
+    lines = []
+    for problem in error.errors():
+        path = " -> ".join(str(part) for part in problem["loc"]) or "(top level)"
+        message = problem["msg"]
+        if problem["type"] not in {"missing"}:
+            value = json.dumps(problem.get("input"), default=str)
+            if len(value) > 120:
+                value = value[:117] + "..."
+            message = f"{message} (got {value})"
+        lines.append(f"{path}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, origin: str = "config") -> EdgeConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return EdgeConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{origin} is invalid:\n{describe_errors(error)}") from None
+
+
+def load_config(path: Path) -> EdgeConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    return parse_config(data, origin=str(path))
