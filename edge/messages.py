@@ -158,3 +158,25 @@ def status_topic(store_id: str, camera_id: str, root: str = TOPIC_ROOT) -> str:
 
 def occupancy_topic(store_id: str, root: str = TOPIC_ROOT) -> str:
     return f"{root}/{store_id}/occupancy"
+
+
+class StoreOccupancy(WireModel):
+    """Live occupancy of one store, published retained on ``{root}/{store}/occupancy`` by the
+    aggregator (not by edge devices).
+
+    ``occupancy`` is entries minus exits over all of the store's entrances since the store's
+    daily reset, clamped at 0; ``drift`` is how far below zero it would have gone today (a
+    data-quality figure).
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    store_id: Identifier
+    time_utc: AwareDatetime
+    business_day: str
+    """Store-local date (``YYYY-MM-DD``) of the business day these counts belong to."""
+    occupancy: Annotated[int, Field(ge=0)]
+    entries_today: Annotated[int, Field(ge=0)]
+    exits_today: Annotated[int, Field(ge=0)]
+    capacity: Annotated[int, Field(ge=1)] | None = None
+    over_capacity: bool = False
+    drift: Annotated[int, Field(ge=0)] = 0

@@ -1,0 +1,105 @@
+"""Aggregator configuration: MQTT, InfluxDB, and the store/camera registry.
+
+The registry says which cameras and lines are the entrances of which store, each store's
+IANA time zone (for the daily occupancy reset and store-local dates) and its capacity.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from aggregator.influx import InfluxSettings
+from edge.config import ConfigError, TlsConfig, describe_errors
+from edge.messages import Identifier
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CameraEntrances(Section):
+    id: Identifier
+    entrance_lines: list[Identifier] | None = None
+    """Lines of this camera that are store entrances; None: all of its lines."""
+
+
+class StoreConfig(Section):
+    id: Identifier
+    name: str | None = None
+    timezone: str = "UTC"
+    """IANA time zone, e.g. ``Europe/London``: business days and policy dates are local."""
+    capacity: Annotated[int, Field(ge=1)] | None = None
+    daily_reset_local_time: time = time(4, 0)
+    """Store-local time at which the occupancy count starts again from zero (closed hours)."""
+    cameras: list[CameraEntrances] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def entrance_lines(self, camera_id: str) -> set[str] | None:
+        """Entrance lines of a camera; None means every line of it is an entrance."""
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return None if camera.entrance_lines is None else set(camera.entrance_lines)
+        return None
+
+
+class MqttSettings(Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    tls: TlsConfig | None = None
+    client_id: str = "footfall-aggregator"
+    topic_root: str = "footfall/v1"
+    share_group: str = "footfall-aggregators"
+    """MQTT 5 shared-subscription group: replicas in one group split the messages."""
+    dead_letter_topic: str | None = "footfall/v1/dead-letter"
+    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
+
+
+class AggregatorConfig(Section):
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    influx: InfluxSettings = Field(default_factory=InfluxSettings)
+    stores: list[StoreConfig] = Field(default_factory=list)
+    default_timezone: str = "UTC"
+    spool_path: Path = Path("/var/lib/footfall/aggregator-spool")
+    """Line protocol waits here while InfluxDB is down."""
+    batch_points: Annotated[int, Field(ge=1)] = 5000
+    batch_seconds: Annotated[float, Field(gt=0)] = 0.5
+
+    def store(self, store_id: str) -> StoreConfig:
+        for store in self.stores:
+            if store.id == store_id:
+                return store
+        return StoreConfig(id=store_id, timezone=self.default_timezone)
+
+
+def load_aggregator_config(path: Path) -> AggregatorConfig:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    try:
+        return AggregatorConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{path} is invalid:\n{describe_errors(error)}") from None

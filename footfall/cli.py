@@ -1,0 +1,41 @@
+"""The ``footfall`` command: one sub-command group per subsystem."""
+
+from __future__ import annotations
+
+import typer
+
+from footfall import __version__
+
+app = typer.Typer(
+    name="footfall",
+    help="In-store occupancy analytics from camera feeds.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+) -> None:
+    """footfall: edge counting, MQTT transport, InfluxDB time series, Grafana dashboards."""
+
+
+def _register() -> None:
+    # Each subsystem's CLI module keeps heavy imports inside its commands.
+    from edge.cli import app as edge_app
+
+    app.add_typer(edge_app, name="edge", help="Edge worker: count people from camera frames.")
+
+
+_register()
+
+
+def main() -> None:
+    app()
