@@ -75,9 +75,26 @@ class MqttSettings(Section):
     keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
 
 
+class ApiSettings(Section):
+    """The HTTP API and entrance display (``footfall aggregator api``). Read-only unless
+    ``write_token`` (or ``write_token_file``) is set; writes then need it as a bearer token."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    write_token: SecretStr | None = None
+    write_token_file: Path | None = None
+    """File holding the write token (systemd credentials, Docker secrets)."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Origins allowed to call the API from a browser; empty (the default) turns CORS off."""
+    mqtt: MqttSettings | None = None
+    """The API's own broker login (it reads occupancy, health and status); None: the
+    aggregator's ``mqtt`` section with client id ``footfall-api``."""
+
+
 class AggregatorConfig(Section):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     stores: list[StoreConfig] = Field(default_factory=list)
     default_timezone: str = "UTC"
     spool_path: Path = Path("/var/lib/footfall/aggregator-spool")
