@@ -120,8 +120,9 @@ class TrackerKind(StrEnum):
 
 class TrackerConfig(Section):
     kind: TrackerKind = TrackerKind.BYTETRACK
-    implementation: Literal["auto", "ultralytics", "supervision"] = "auto"
-    """ultralytics' trackers need torch; supervision's ByteTrack does not."""
+    implementation: Literal["auto", "ultralytics", "trackers"] = "auto"
+    """ultralytics' trackers need torch; Roboflow's ``trackers`` ByteTrack does not.
+    ``auto``: ultralytics when torch is installed."""
     high_confidence: Annotated[float, Field(ge=0, le=1)] = 0.25
     low_confidence: Annotated[float, Field(ge=0, le=1)] = 0.1
     new_track_confidence: Annotated[float, Field(ge=0, le=1)] = 0.25

@@ -1,0 +1,340 @@
+"""Frame sources: video file, folder of images, RTSP/HTTP stream, USB camera.
+
+Every source yields ``SourceFrame`` (index, UTC timestamp in seconds, BGR image) from a
+reader thread, so the detector never waits on decoding or network I/O.
+
+- Files and folders: every frame (or every ``stride``-th), in order, deterministic; a bounded
+  queue applies back-pressure; the timestamp is ``start + index / fps`` from the container's
+  (or the configured) frame rate.
+- Live sources: the consumer always gets the newest frame; frames superseded before they were
+  taken are counted as dropped; a stream that fails or stalls is reopened with exponential
+  backoff; ``state`` reports what is happening. Timestamps come from the wall clock.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.config import SourceConfig
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+SourceState = Literal["starting", "streaming", "reconnecting", "ended", "failed"]
+Image = npt.NDArray[np.uint8]
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened or read; the message names it."""
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    index: int
+    """Position of the frame in the source (0-based; counts skipped frames too)."""
+    timestamp_seconds: float
+    """UTC seconds since the epoch."""
+    image: Image
+
+
+def is_live_uri(uri: str) -> bool:
+    return uri.isdigit() or bool(re.match(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp)://", uri))
+
+
+def _parse_start(text: str | None) -> float:
+    if text is None:
+        return time.time()
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise SourceError(f"source.start_time_utc {text!r} needs a UTC offset")
+    return moment.timestamp()
+
+
+def _open_capture(uri: str) -> Any:
+    import cv2
+
+    target: int | str = int(uri) if uri.isdigit() else uri
+    capture = cv2.VideoCapture(target)
+    if not capture.isOpened():
+        capture.release()
+        return None
+    return capture
+
+
+class _ReaderThread:
+    """Runs ``produce`` in a daemon thread; errors are re-raised to the consumer."""
+
+    def __init__(self, name: str, produce: Callable[[threading.Event], None]) -> None:
+        self._stop = threading.Event()
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                produce(self._stop)
+            except BaseException as error:
+                self.error = error
+
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+
+_END = object()
+
+
+class RecordedSource:
+    """A video file or a folder of images, read ahead by one thread into a bounded queue."""
+
+    live = False
+
+    def __init__(self, config: SourceConfig, queue_size: int = 4) -> None:
+        self.config = config
+        self.uri = config.uri
+        self.state: SourceState = "starting"
+        self.frames_dropped = 0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        path = Path(config.uri).expanduser()
+        if path.is_dir():
+            self._images = _folder_images(path)
+            self.frames_per_second = config.fps or _folder_fps(path)
+            self.frame_count = len(self._images)
+            self._capture: Any = None
+        elif path.is_file():
+            self._images = []
+            self._capture = _open_capture(str(path))
+            if self._capture is None:
+                raise SourceError(f"cannot decode video file {path}")
+            import cv2
+
+            container_fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+            fps = config.fps or container_fps
+            if fps <= 0:
+                raise SourceError(f"video {path} has no frame rate: set source.fps")
+            self.frames_per_second = fps
+            self.frame_count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        else:
+            raise SourceError(f"source {config.uri!r} is neither a file nor a folder")
+        self.start_seconds = _parse_start(config.start_time_utc)
+        self._reader = _ReaderThread(f"source:{path.name}", self._produce)
+
+    def _produce(self, stop: threading.Event) -> None:
+        for index, image in self._decode(stop):
+            timestamp = self.start_seconds + index / self.frames_per_second
+            item = SourceFrame(index=index, timestamp_seconds=timestamp, image=image)
+            while not stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+        self._queue.put(_END)
+
+    def _decode(self, stop: threading.Event) -> Iterator[tuple[int, Image]]:
+        import cv2
+
+        if self._capture is not None:
+            index = 0
+            while not stop.is_set():
+                if index % self.config.stride:
+                    if not self._capture.grab():
+                        return
+                    index += 1
+                    continue
+                ok, image = self._capture.read()
+                if not ok:
+                    return
+                yield index, image
+                index += 1
+            return
+        for index, image_path in enumerate(self._images):
+            if stop.is_set():
+                return
+            if index % self.config.stride:
+                continue
+            image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise SourceError(f"cannot decode image {image_path}")
+            yield index, image
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        self._reader.start()
+        self.state = "streaming"
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _END:
+                    break
+                assert isinstance(item, SourceFrame)
+                yield item
+            if self._reader.error is not None:
+                raise SourceError(f"{self.uri}: {self._reader.error}") from self._reader.error
+            self.state = "ended"
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._reader.stop()
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def _folder_images(path: Path) -> list[Path]:
+    folder = path / "img1" if (path / "img1").is_dir() else path
+    images = sorted(item for item in folder.iterdir() if item.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise SourceError(f"folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return images
+
+
+def _folder_fps(path: Path) -> float:
+    """Frame rate from a MOT-style ``seqinfo.ini`` beside ``img1/``."""
+    for candidate in (path / "seqinfo.ini", path.parent / "seqinfo.ini"):
+        if candidate.is_file():
+            parser = configparser.ConfigParser()
+            parser.read(candidate)
+            if parser.has_option("Sequence", "frameRate"):
+                return float(parser.get("Sequence", "frameRate"))
+    raise SourceError(f"folder {path} has no seqinfo.ini with frameRate: set source.fps")
+
+
+class LiveSource:
+    """RTSP/HTTP stream or USB camera: newest frame wins; reconnects with backoff.
+
+    ``frames_dropped`` counts frames captured but never handed out because a newer one
+    arrived first (the detector was busy). ``reconnects`` counts reopen attempts.
+    """
+
+    live = True
+
+    def __init__(
+        self,
+        config: SourceConfig,
+        open_capture: Callable[[str], Any] = _open_capture,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.uri = config.uri
+        self.state: SourceState = "starting"
+        self.frames_dropped = 0
+        self.frames_captured = 0
+        self.reconnects = 0
+        self.frame_count = 0
+        self.frames_per_second = config.fps or 0.0
+        self._open_capture = open_capture
+        self._clock = clock
+        self._condition = threading.Condition()
+        self._newest: SourceFrame | None = None
+        self._reader = _ReaderThread(f"source:{self.uri}", self._capture_loop)
+
+    def _capture_loop(self, stop: threading.Event) -> None:
+        delay = self.config.reconnect_initial_seconds
+        index = 0
+        while not stop.is_set():
+            capture = self._open_capture(self.uri)
+            if capture is None:
+                self._set_state("reconnecting")
+                logger.warning("cannot open %s; retrying in %.1f s", self.uri, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, self.config.reconnect_max_seconds)
+                self.reconnects += 1
+                continue
+            self._set_state("streaming")
+            try:
+                index, frames_read = self._read_until_failure(capture, stop, index)
+            finally:
+                capture.release()
+            if frames_read:
+                delay = self.config.reconnect_initial_seconds
+            if not stop.is_set():
+                self._set_state("reconnecting")
+                logger.warning("stream %s stopped; reopening in %.1f s", self.uri, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, self.config.reconnect_max_seconds)
+                self.reconnects += 1
+
+    def _read_until_failure(
+        self, capture: Any, stop: threading.Event, index: int
+    ) -> tuple[int, int]:
+        frames_read = 0
+        while not stop.is_set():
+            ok, image = capture.read()
+            if not ok or image is None:
+                return index, frames_read
+            frame = SourceFrame(index=index, timestamp_seconds=self._clock(), image=image)
+            index += 1
+            frames_read += 1
+            with self._condition:
+                if self._newest is not None:
+                    self.frames_dropped += 1
+                self._newest = frame
+                self.frames_captured += 1
+                self._condition.notify()
+        return index, frames_read
+
+    def _set_state(self, state: SourceState) -> None:
+        with self._condition:
+            self.state = state
+            self._condition.notify()
+
+    def take(self, timeout_seconds: float) -> SourceFrame | None:
+        """The newest frame, waiting up to ``timeout_seconds``; None if none arrived."""
+        deadline = time.monotonic() + timeout_seconds
+        with self._condition:
+            while self._newest is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._reader.error is not None:
+                    return None
+                self._condition.wait(remaining)
+            frame, self._newest = self._newest, None
+            return frame
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        self._reader.start()
+        try:
+            while True:
+                frame = self.take(self.config.read_timeout_seconds)
+                if self._reader.error is not None:
+                    self.state = "failed"
+                    raise SourceError(f"{self.uri}: {self._reader.error}") from self._reader.error
+                if frame is not None:
+                    yield frame
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._reader.stop()
+
+
+FrameSource = RecordedSource | LiveSource
+
+
+def open_source(config: SourceConfig) -> FrameSource:
+    """The source for a URI: live for URLs and camera indices, recorded for paths."""
+    if is_live_uri(config.uri):
+        return LiveSource(config)
+    return RecordedSource(config)
