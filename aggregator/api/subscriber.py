@@ -1,0 +1,168 @@
+"""The API's MQTT subscriber: retained store occupancy (published by the aggregator) and
+camera health and status (published by edge devices) into the ``LiveBoard``.
+
+It uses a clean MQTT 5 session: the state it needs is retained on the broker, so a restart
+reads it again on subscribe and nothing has to be queued for it while it is away.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import ValidationError
+
+from aggregator.api.board import LiveBoard
+from aggregator.config import MqttSettings
+from edge.config import ConfigError
+from edge.messages import CameraHealth, CameraStatus, StoreOccupancy
+
+log = logging.getLogger(__name__)
+
+_RECONNECT_MIN_SECONDS = 1
+_RECONNECT_MAX_SECONDS = 30
+
+
+def read_password(settings: MqttSettings) -> str | None:
+    """The broker password from ``password`` or ``password_file`` (one line, newline ignored)."""
+    if settings.password is not None and settings.password_file is not None:
+        raise ConfigError("mqtt: set password or password_file, not both")
+    if settings.password_file is not None:
+        try:
+            return settings.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as error:
+            raise ConfigError(
+                f"mqtt -> password_file: cannot read {settings.password_file}: {error.strerror}"
+            ) from None
+    return settings.password.get_secret_value() if settings.password is not None else None
+
+
+class LiveSubscriber:
+    """Subscribes to ``{root}/+/occupancy``, ``{root}/+/+/health`` and ``{root}/+/+/status``.
+
+    A payload that fails validation, or whose store/camera differ from its topic's, is
+    rejected with a logged reason and counted; it never changes the board.
+    """
+
+    def __init__(self, settings: MqttSettings, board: LiveBoard, client_id: str) -> None:
+        self.settings = settings
+        self.board = board
+        self.connected = False
+        self.last_connect_error: str | None = None
+        self._root = settings.topic_root.rstrip("/")
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        if settings.username is not None:
+            self._client.username_pw_set(settings.username, read_password(settings))
+        if settings.tls is not None:
+            tls = settings.tls
+            self._client.tls_set(
+                ca_certs=str(tls.ca_file) if tls.ca_file else None,
+                certfile=str(tls.certificate_file) if tls.certificate_file else None,
+                keyfile=str(tls.key_file) if tls.key_file else None,
+            )
+            self._client.tls_insecure_set(tls.insecure_skip_verify)
+        self._client.reconnect_delay_set(_RECONNECT_MIN_SECONDS, _RECONNECT_MAX_SECONDS)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    def start(self) -> None:
+        """Connect in the background; paho reconnects by itself after a broker outage."""
+        self._client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive_seconds,
+            clean_start=True,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected = False
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if reason_code.is_failure:
+            self.last_connect_error = f"broker refused the connection: {reason_code}"
+            log.error(
+                "MQTT %s:%s %s", self.settings.host, self.settings.port, self.last_connect_error
+            )
+            return
+        self.connected = True
+        self.last_connect_error = None
+        client.subscribe(
+            [
+                (f"{self._root}/+/occupancy", 1),
+                (f"{self._root}/+/+/health", 0),
+                (f"{self._root}/+/+/status", 1),
+            ]
+        )
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Any,
+    ) -> None:
+        self.connected = False
+        if reason_code.is_failure:
+            log.warning("MQTT disconnected (%s); reconnecting", reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.board.counters.messages_received += 1
+        try:
+            self._route(message.topic, message.payload)
+        except (ValidationError, ValueError) as error:
+            reason = f"{message.topic}: {error}".replace("\n", "; ")[:500]
+            log.warning("rejected message %s", reason)
+            self.board.note_rejected(reason)
+
+    def _route(self, topic: str, payload: bytes | bytearray) -> None:
+        if not topic.startswith(self._root + "/"):
+            raise ValueError("topic outside the configured root")
+        levels = topic[len(self._root) + 1 :].split("/")
+        match levels:
+            case [store_id, "occupancy"]:
+                if not payload:
+                    self.board.submit_occupancy_cleared(store_id)
+                    return
+                occupancy = StoreOccupancy.model_validate_json(payload)
+                _require_same(("store", store_id, occupancy.store_id))
+                self.board.submit_occupancy(occupancy)
+            case [store_id, camera_id, "health"]:
+                health = CameraHealth.model_validate_json(payload)
+                _require_same(
+                    ("store", store_id, health.store_id), ("camera", camera_id, health.camera_id)
+                )
+                self.board.submit_health(health)
+            case [store_id, camera_id, "status"] if payload:
+                status = CameraStatus.model_validate_json(payload)
+                _require_same(
+                    ("store", store_id, status.store_id), ("camera", camera_id, status.camera_id)
+                )
+                self.board.submit_status(status)
+            case _:
+                return  # an empty retained status (deleted) or another topic: nothing to show
+
+
+def _require_same(*checks: tuple[str, str, str]) -> None:
+    """A device may only speak for the store and camera of its own topic."""
+    for what, from_topic, from_payload in checks:
+        if from_topic != from_payload:
+            raise ValueError(
+                f"payload {what} {from_payload!r} differs from topic {what} {from_topic!r}"
+            )
