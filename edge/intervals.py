@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from edge.counting import Crossing, Direction
+from edge.messages import CountInterval, LineCount, ZoneOccupancy
 
 
 @dataclass
@@ -113,3 +114,35 @@ class IntervalAccumulator:
             end = max(end_seconds, current.start_utc.timestamp() + 1e-3)
             current.end_utc = _to_datetime(end)
         return [current]
+
+
+def to_message(
+    totals: IntervalTotals,
+    *,
+    store_id: str,
+    camera_id: str,
+    sequence: int,
+    software_version: str,
+    config_fingerprint: str,
+) -> CountInterval:
+    """The wire message for one interval: counts only."""
+    return CountInterval(
+        store_id=store_id,
+        camera_id=camera_id,
+        sequence=sequence,
+        interval_start_utc=totals.start_utc,
+        interval_end_utc=totals.end_utc,
+        frames=totals.frames,
+        lines={
+            line_id: LineCount(entries=totals.entries[line_id], exits=totals.exits[line_id])
+            for line_id in totals.entries
+        },
+        zones={
+            zone_id: ZoneOccupancy(
+                mean=round(totals.zone_mean(zone_id), 4), max=totals.zone_maxima[zone_id]
+            )
+            for zone_id in totals.zone_sums
+        },
+        software_version=software_version,
+        config_fingerprint=config_fingerprint,
+    )

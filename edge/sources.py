@@ -114,6 +114,8 @@ class RecordedSource:
         self.uri = config.uri
         self.state: SourceState = "starting"
         self.frames_dropped = 0
+        self.decode_seconds = 0.0
+        """Time the reader thread spent decoding (it overlaps detection)."""
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         path = Path(config.uri).expanduser()
         if path.is_dir():
@@ -159,12 +161,16 @@ class RecordedSource:
         if self._capture is not None:
             index = 0
             while not stop.is_set():
+                started = time.perf_counter()
                 if index % self.config.stride:
-                    if not self._capture.grab():
+                    grabbed = self._capture.grab()
+                    self.decode_seconds += time.perf_counter() - started
+                    if not grabbed:
                         return
                     index += 1
                     continue
                 ok, image = self._capture.read()
+                self.decode_seconds += time.perf_counter() - started
                 if not ok:
                     return
                 yield index, image
@@ -175,7 +181,9 @@ class RecordedSource:
                 return
             if index % self.config.stride:
                 continue
+            started = time.perf_counter()
             image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+            self.decode_seconds += time.perf_counter() - started
             if image is None:
                 raise SourceError(f"cannot decode image {image_path}")
             yield index, image

@@ -14,7 +14,7 @@ from aggregator.api.app import create_app
 from aggregator.config import AggregatorConfig
 from edge.config import ConfigError
 from edge.messages import CameraHealth, CameraStatus
-from tests.aggregator.api.conftest import Publisher, occupancy_message, wait_until
+from tests.aggregator.api.support import Publisher, occupancy_message, wait_until
 
 
 @pytest.fixture

@@ -4,47 +4,25 @@ current count first, then every change within a fraction of a second."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from aggregator.api.app import create_app
 from aggregator.config import AggregatorConfig
 from footfall.local_services import free_port
-from tests.aggregator.api.conftest import Publisher, wait_until
+from tests.aggregator.api.support import Publisher, ServedApi, wait_until
 
 
 @pytest.fixture
 def api_url(api_config: AggregatorConfig) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(api_config),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _answers(url), 10)
-    yield url
-    server.should_exit = True
-    thread.join(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    served = ServedApi(create_app(api_config), free_port())
+    served.start()
+    yield served.url
+    served.stop()
 
 
 def read_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
