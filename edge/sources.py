@@ -257,6 +257,7 @@ class LiveSource:
         self._clock = clock
         self._condition = threading.Condition()
         self._newest: SourceFrame | None = None
+        self._started = False
         self._reader = _ReaderThread(f"source:{self.uri}", self._capture_loop)
 
     def _capture_loop(self, stop: threading.Event) -> None:
@@ -321,8 +322,14 @@ class LiveSource:
             frame, self._newest = self._newest, None
             return frame
 
+    def start(self) -> None:
+        """Start capturing in the background (``take`` then returns the newest frame)."""
+        if not self._started:
+            self._started = True
+            self._reader.start()
+
     def __iter__(self) -> Iterator[SourceFrame]:
-        self._reader.start()
+        self.start()
         try:
             while True:
                 frame = self.take(self.config.read_timeout_seconds)
