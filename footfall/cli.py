@@ -33,6 +33,10 @@ def _register() -> None:
 
     app.add_typer(edge_app, name="edge", help="Edge worker: count people from camera frames.")
 
+    from footfall.deploy.cli import app as deploy_app
+
+    app.add_typer(deploy_app, name="deploy", help="Deployment: MQTT credentials and ACLs.")
+
 
 _register()
 

@@ -1,0 +1,1 @@
+"""Deployment helpers: per-store MQTT credentials and the broker's ACL file."""

@@ -1,0 +1,66 @@
+"""``footfall deploy ...``: production deployment helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+@app.command("credentials")
+def credentials(
+    store: list[str] = typer.Option(
+        [], "--store", "-s", help="Store id (repeatable); added to the stores of --config"
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Aggregator YAML: its store registry and topic root"
+    ),
+    output: Path = typer.Option(
+        Path("deploy/secrets"), "--output", "-o", help="Directory for passwd, acl, passwords/"
+    ),
+    topic_root: str | None = typer.Option(
+        None, help="MQTT topic root (default: mqtt.topic_root of --config, else footfall/v1)"
+    ),
+    rotate: list[str] = typer.Option([], help="Give this user a new password (repeatable)"),
+) -> None:
+    """Create MQTT logins per store, for the aggregator and for the API, and the ACL file.
+
+    Re-running keeps existing passwords, so adding a store changes nothing for the others.
+    """
+    from aggregator.config import load_aggregator_config
+    from edge.config import ConfigError
+    from footfall.deploy.credentials import CredentialsError, write_credentials
+
+    store_ids = list(store)
+    root = topic_root
+    if config is not None:
+        try:
+            loaded = load_aggregator_config(config)
+        except ConfigError as error:
+            raise _fail(str(error)) from None
+        store_ids = [registered.id for registered in loaded.stores] + store_ids
+        root = root or loaded.mqtt.topic_root
+    try:
+        report = write_credentials(output, store_ids, root or "footfall/v1", rotate)
+    except CredentialsError as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"cannot write credentials under {output}: {error}") from None
+    for user in report.users:
+        state = "new password" if user in report.created else "kept"
+        console.print(f"  {user}: {state} ({output / 'passwords' / (user + '.txt')})")
+    for stale in report.stale_password_files:
+        console.print(f"[yellow]note:[/] {stale} belongs to no listed user; its login is gone")
+    console.print(
+        f"[green]ok[/] wrote {output / 'mosquitto' / 'passwd'} and {output / 'mosquitto' / 'acl'}"
+        " (owner-only; in Docker: chown -R 1883:1883 for the eclipse-mosquitto image)"
+    )
