@@ -142,7 +142,7 @@ def login(broker: Broker) -> Iterator[Any]:
 
         client.on_connect = on_connect
         client.on_message = lambda _c, _u, message: session.received.append(
-            (message.topic, message.payload)
+            (message.topic, bytes(message.payload))
         )
         client.on_publish = lambda _c, _u, mid, code, _p: session.puback.__setitem__(
             mid, code.value
