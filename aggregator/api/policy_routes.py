@@ -1,11 +1,102 @@
-"""Policy changes (placeholder until the policy registry lands)."""
+"""Policy changes over HTTP: a thin layer over ``aggregator.policies.PolicyRegistry``.
+
+Listing is open like every read; adding and removing write to InfluxDB and need the write
+token (``aggregator.api.auth``).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from aggregator.api.auth import write_guard
 from aggregator.api.context import ApiContext
+from aggregator.policies import PolicyEntry, PolicyError, PolicyRegistry
+from edge.messages import Identifier
+
+
+class PolicyRequest(BaseModel):
+    """A policy change made in ``stores`` from the store-local ``effective_date``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Identifier
+    stores: Annotated[list[Identifier], Field(min_length=1)]
+    effective_date: date
+    description: str = ""
+    timezone: str | None = None
+    """IANA zone for every listed store; default: each store's zone from the registry."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
 
 
 def policy_router(context: ApiContext) -> APIRouter:
-    return APIRouter(tags=["policies"])
+    router = APIRouter(tags=["policies"])
+    writes = [Depends(write_guard(context.write_token))]
+    unauthorised = {401: {"description": "missing or wrong bearer token"}}
+    read_only = {403: {"description": "the API is read-only (no api.write_token)"}}
+
+    def registry() -> PolicyRegistry:
+        return PolicyRegistry(context.influx_client())
+
+    @router.get("/policies")
+    def list_policies(
+        store: str | None = Query(None, description="Only entries of this store"),
+        include_removed: bool = Query(False, description="Also entries marked removed"),
+    ) -> list[PolicyEntry]:
+        """Registered policy changes, one entry per policy and store."""
+        entries = registry().entries(include_removed=include_removed)
+        return [entry for entry in entries if store is None or entry.store == store]
+
+    @router.post(
+        "/policies",
+        status_code=status.HTTP_201_CREATED,
+        dependencies=writes,
+        responses={**unauthorised, **read_only, 409: {"description": "conflicts"}},
+    )
+    def add_policy(request: PolicyRequest) -> list[PolicyEntry]:
+        """Register a policy change (needs the write token)."""
+        timezones = {
+            store: request.timezone or context.config.store(store).timezone
+            for store in request.stores
+        }
+        try:
+            policy = registry().add(
+                request.name,
+                request.stores,
+                request.effective_date,
+                timezones,
+                request.description,
+            )
+        except PolicyError as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        return list(policy.entries)
+
+    @router.delete(
+        "/policies/{name}",
+        dependencies=writes,
+        responses={**unauthorised, **read_only, 404: {"description": "no such policy/store"}},
+    )
+    def remove_policy(
+        name: str,
+        store: list[str] | None = Query(None, description="Only these stores (repeatable)"),
+    ) -> list[PolicyEntry]:
+        """Mark a policy (or some of its stores) removed (needs the write token)."""
+        try:
+            return registry().remove(name, store)
+        except PolicyError as error:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+
+    return router

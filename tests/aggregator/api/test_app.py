@@ -154,7 +154,13 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/cameras",
         "/events/occupancy",
         "/display/{store}",
+        "/policies",
+        "/policies/{name}",
     } <= paths
+    schema = client.get("/openapi.json").json()
+    assert "write token" in schema["components"]["securitySchemes"]
+    assert "security" in schema["paths"]["/policies"]["post"]
+    assert "security" not in schema["paths"]["/policies"]["get"]
     assert client.get("/docs").status_code == 200
 
 
