@@ -7,7 +7,7 @@ token (``aggregator.api.auth``).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -45,8 +45,10 @@ class PolicyRequest(BaseModel):
 def policy_router(context: ApiContext) -> APIRouter:
     router = APIRouter(tags=["policies"])
     writes = [Depends(write_guard(context.write_token))]
-    unauthorised = {401: {"description": "missing or wrong bearer token"}}
-    read_only = {403: {"description": "the API is read-only (no api.write_token)"}}
+    unauthorised: dict[int | str, dict[str, Any]] = {
+        401: {"description": "missing or wrong bearer token"},
+        403: {"description": "the API is read-only (no api.write_token)"},
+    }
 
     def registry() -> PolicyRegistry:
         return PolicyRegistry(context.influx_client())
@@ -64,7 +66,7 @@ def policy_router(context: ApiContext) -> APIRouter:
         "/policies",
         status_code=status.HTTP_201_CREATED,
         dependencies=writes,
-        responses={**unauthorised, **read_only, 409: {"description": "conflicts"}},
+        responses={**unauthorised, 409: {"description": "conflicts"}},
     )
     def add_policy(request: PolicyRequest) -> list[PolicyEntry]:
         """Register a policy change (needs the write token)."""
@@ -87,7 +89,7 @@ def policy_router(context: ApiContext) -> APIRouter:
     @router.delete(
         "/policies/{name}",
         dependencies=writes,
-        responses={**unauthorised, **read_only, 404: {"description": "no such policy/store"}},
+        responses={**unauthorised, 404: {"description": "no such policy/store"}},
     )
     def remove_policy(
         name: str,
