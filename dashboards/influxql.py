@@ -1,0 +1,68 @@
+"""InfluxQL fragments shared by the dashboards.
+
+Template variables always carry an explicit Grafana format (``${store:regex}``,
+``${timezone:raw}``): a plain ``$store`` is escaped differently by different Grafana versions
+(raw, regex-escaped, with or without parentheses), an explicit format is not.
+
+Portability: every query runs on InfluxDB 1.x and on 2.x through the v1 compatibility API. Two
+features used here are missing from some InfluxDB 3 products: the ``tz()`` clause (store-local
+days; InfluxDB 3 Core/Enterprise/Clustered/Dedicated have it, Cloud Serverless lacked it) and
+subqueries (the policy before/after means). Without ``tz()`` days are UTC days.
+"""
+
+from __future__ import annotations
+
+from aggregator.measurements import (
+    EDGE_HEALTH,
+    EDGE_STATUS,
+    LINE_COUNTS,
+    POLICY_CHANGES,
+    POLICY_EFFECTS,
+    STORE_OCCUPANCY,
+)
+
+__all__ = [
+    "EDGE_HEALTH",
+    "EDGE_STATUS",
+    "LINE_COUNTS",
+    "POLICY_CHANGES",
+    "POLICY_EFFECTS",
+    "STORE_OCCUPANCY",
+    "WEEK_OFFSET",
+    "matches",
+    "store_timezone",
+    "tag_values",
+    "visits_filter",
+]
+
+WEEK_OFFSET = "4d"
+"""``GROUP BY time(7d, 4d)``: InfluxDB aligns 7-day buckets to the epoch, a Thursday; shifting
+by 4 days makes weeks start on Monday."""
+
+
+def matches(tag: str, variable: str) -> str:
+    """``"tag" =~ /^(a|b)$/`` for a multi-value variable, anchored so ``north`` never matches
+    ``north-2``."""
+    return f'"{tag}" =~ /^${{{variable}:regex}}$/'
+
+
+def visits_filter(*, camera: bool = False) -> str:
+    """Entries through store entrances (``entrance = 'true'``) of the selected stores, and of
+    the selected cameras when ``camera`` is set. Visits = sum(entries) under this filter."""
+    conditions = [""""entrance" = 'true'""", matches("store", "store")]
+    if camera:
+        conditions.append(matches("camera", "camera"))
+    return " AND ".join(conditions)
+
+
+def store_timezone(variable: str = "timezone") -> str:
+    """The ``tz()`` clause: ``GROUP BY time(1d)`` buckets then start at store-local midnight,
+    with 23- and 25-hour days at daylight-saving changes, and time literals in the query are
+    read in that zone."""
+    return f"tz('${{{variable}:raw}}')"
+
+
+def tag_values(measurement: str, key: str, where: str = "") -> str:
+    """A template-variable query; InfluxDB answers it from its index, so it ignores time."""
+    statement = f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "{key}"'
+    return f"{statement} WHERE {where}" if where else statement

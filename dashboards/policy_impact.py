@@ -1,0 +1,215 @@
+"""Policy impact: for analysts. Visits around a registered policy change (a store's opening
+hours, a queueing rule, a layout change), the window before against the window after, the
+effect estimates the aggregator stored, and every change as an annotation.
+
+Pick a store and one of its policies; hidden variables read the policy's effective date and
+the store's time zone from ``policy_changes``, so windows start at store-local midnight of the
+effective date whatever the dashboard's time range. The panels anchored on the date are bar
+charts (a time-series panel would clip them to the time range).
+
+"Overlaid" before/after: Grafana cannot shift one query in time, so each window's daily visits
+get a row index (day 0, 1, ...) and are joined on it (Grafana transformations), giving one bar
+pair per day of the window.
+"""
+
+from __future__ import annotations
+
+from grafanalib import core
+
+from dashboards import influxql
+from dashboards.panels import (
+    Json,
+    Layout,
+    Target,
+    annotation,
+    bar_chart,
+    custom_variable,
+    dashboard_json,
+    query_variable,
+    stat,
+    table,
+    time_series,
+)
+
+UID = "footfall-policy-impact"
+WINDOW_DAYS = ("7", "14", "28", "56")
+DEFAULT_WINDOW_DAYS = "28"
+
+_CHANGE = "'${effective_date:raw} 00:00:00'"
+"""Store-local midnight of the effective date (read in the ``tz()`` zone of the query)."""
+_WINDOW = "${window_days:raw}d"
+_BEFORE = f"time >= {_CHANGE} - {_WINDOW} AND time < {_CHANGE}"
+_AFTER = f"time >= {_CHANGE} AND time < {_CHANGE} + {_WINDOW} AND time <= now()"
+_AROUND = f"time >= {_CHANGE} - {_WINDOW} AND time < {_CHANGE} + {_WINDOW} AND time <= now()"
+_SELECTED_POLICY = (
+    f"{influxql.matches('store', 'store')} AND {influxql.matches('policy', 'policy')}"
+)
+
+INDEX_AND_JOIN: tuple[Json, ...] = (
+    {
+        "id": "calculateField",
+        "options": {
+            "mode": "index",
+            "alias": "day",
+            "index": {"asPercentile": False},
+            "replaceFields": False,
+        },
+    },
+    {"id": "joinByField", "options": {"byField": "day", "mode": "outer"}},
+    {
+        "id": "convertFieldType",
+        "options": {
+            "conversions": [{"targetField": "day", "destinationType": "string"}],
+            "fields": {},
+        },
+    },
+)
+"""Row index per query result ("day" of its window), outer join on it, index as category."""
+
+
+def daily_visits(window: str, name: str = "visits") -> str:
+    """Visits per store-local day of the selected store inside ``window``, zero-filled."""
+    return (
+        f'SELECT sum("entries") AS "{name}" FROM "{influxql.LINE_COUNTS}" '
+        f"WHERE {influxql.visits_filter()} AND {window} "
+        f"GROUP BY time(1d) fill(0) {influxql.store_timezone()}"
+    )
+
+
+def mean_daily_visits(window: str, name: str) -> str:
+    return f'SELECT mean("visits") AS "{name}" FROM ({daily_visits(window)})'
+
+
+def policy_change_annotation() -> Json:
+    """Every registered (not removed) policy change of the selected stores, at store-local
+    midnight of its effective date; shared with the Footfall dashboard."""
+    return annotation(
+        "Policy changes",
+        'SELECT "description", "policy", "store" '
+        f'FROM "{influxql.POLICY_CHANGES}" '
+        f"""WHERE "removed" = false AND {influxql.matches("store", "store")} AND $timeFilter""",
+        text="description",
+        tags=("policy", "store"),
+        colour="purple",
+    )
+
+
+def _window_panels(layout: Layout) -> list[core.Panel]:
+    means = stat(
+        "Mean visits per day: before and after",
+        [
+            Target(mean_daily_visits(_BEFORE, "before"), alias="before"),
+            Target(mean_daily_visits(_AFTER, "after"), alias="after"),
+        ],
+        layout.place(8, 8),
+        description="Mean daily visits in the window before the effective date and in the "
+        "window from it (days so far).",
+    )
+    overlaid = bar_chart(
+        "Visits per day: before and after, overlaid",
+        [
+            Target(daily_visits(_BEFORE, "before"), alias="before"),
+            Target(daily_visits(_AFTER, "after"), alias="after"),
+        ],
+        layout.place(16, 8),
+        description="Day n of the window before the change next to day n of the window "
+        "after it (day 0 = the first day of each window; the same weekday when the window "
+        "is a whole number of weeks).",
+        x_field="day",
+        transformations=INDEX_AND_JOIN,
+    )
+    around = bar_chart(
+        "Visits per day around the change",
+        [Target(daily_visits(_AROUND), alias="visits")],
+        layout.place(24, 8),
+        description="Daily visits from the window before to the window after the change.",
+    )
+    return [means, overlaid, around]
+
+
+def _table_panels(layout: Layout) -> list[core.Panel]:
+    effects = table(
+        "Effect estimates",
+        [
+            Target(
+                'SELECT last("effect_pct") AS "effect_pct", last("ci_low_pct") AS "ci_low_pct", '
+                'last("ci_high_pct") AS "ci_high_pct" '
+                f'FROM "{influxql.POLICY_EFFECTS}" WHERE {influxql.matches("store", "store")} '
+                'GROUP BY "policy", "method"',
+                table=True,
+            )
+        ],
+        layout.place(12, 8),
+        description="Effect on visits in percent with its confidence interval, per policy of "
+        "the store and estimation method, as last stored by the aggregator.",
+        sort_by="effect_pct",
+        hidden=("Time",),
+    )
+    changes = table(
+        "Registered policy changes",
+        [
+            Target(
+                'SELECT "description", "effective_date", "timezone", "removed" '
+                f'FROM "{influxql.POLICY_CHANGES}" GROUP BY "store", "policy"',
+                table=True,
+            )
+        ],
+        layout.place(12, 8),
+        description="All stores' policy changes, latest effective date first.",
+        sort_by="effective_date",
+        hidden=("Time",),
+    )
+    context = time_series(
+        "Visits per day",
+        [
+            Target(
+                f'SELECT sum("entries") FROM "{influxql.LINE_COUNTS}" '
+                f"WHERE {influxql.visits_filter()} AND $timeFilter "
+                f"GROUP BY time(1d) fill(0) {influxql.store_timezone()}",
+                alias="$store",
+            )
+        ],
+        layout.place(24, 8),
+        description="Daily visits of the store over the dashboard's range, policy changes marked.",
+        bars=True,
+    )
+    return [effects, changes, context]
+
+
+def build(timezone: str) -> Json:
+    layout = Layout()
+    changes = influxql.POLICY_CHANGES
+    return dashboard_json(
+        uid=UID,
+        title="Footfall · Policy impact",
+        description=__doc__ or "",
+        panels=[*_window_panels(layout), *_table_panels(layout)],
+        variables=[
+            query_variable("store", "Store", influxql.tag_values(changes, "store"), multi=False),
+            query_variable(
+                "policy",
+                "Policy",
+                influxql.tag_values(changes, "policy", influxql.matches("store", "store")),
+                multi=False,
+            ),
+            query_variable(
+                "effective_date",
+                "Effective date",
+                f'SELECT last("effective_date") FROM "{changes}" WHERE {_SELECTED_POLICY}',
+                multi=False,
+                hidden=True,
+            ),
+            query_variable(
+                "timezone",
+                "Store time zone",
+                f'SELECT last("timezone") FROM "{changes}" WHERE {_SELECTED_POLICY}',
+                multi=False,
+                hidden=True,
+            ),
+            custom_variable("window_days", "Window (days)", WINDOW_DAYS, DEFAULT_WINDOW_DAYS),
+        ],
+        annotations=[policy_change_annotation()],
+        time_from="now-90d",
+        refresh="",
+        timezone=timezone,
+    )
