@@ -73,6 +73,11 @@ class MqttSettings(Section):
     """MQTT 5 shared-subscription group: replicas in one group split the messages."""
     dead_letter_topic: str | None = "footfall/v1/dead-letter"
     keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
+    session_expiry_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    """How long the broker keeps a stopped aggregator's session and queues its messages."""
+    replica_sync: bool = True
+    """Replicas share applied entrance counts on ``{topic_root}/aggregator/line-counts`` so
+    each one's live occupancy covers the messages the others received."""
 
 
 class ApiSettings(Section):

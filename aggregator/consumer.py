@@ -1,0 +1,215 @@
+"""The MQTT side of the aggregator: a persistent MQTT 5 session with manual acknowledgements.
+
+* Subscribes to ``$share/<group>/<root>/+/+/{counts,health,status}`` at QoS 1, so replicas in
+  one share group split the messages between them.
+* ``clean_start=False`` with a session expiry: while the aggregator is down the broker queues
+  its messages (and its share of a shared subscription) and delivers them when it returns.
+  Each replica therefore needs a stable, unique client id.
+* ``manual_ack=True``: paho does not PUBACK a message when the callback returns; the service
+  calls :meth:`MqttConsumer.ack` once the message's points are durable. Until then the broker
+  keeps the message and redelivers it after a reconnect. Acknowledgements are sent in the
+  order messages arrived (MQTT 5, 4.6) and only on the connection that delivered them: packet
+  ids are per connection, so acks still pending when a connection drops are discarded and the
+  redelivered copies are acknowledged instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from aggregator.config import MqttSettings
+
+log = logging.getLogger(__name__)
+
+MESSAGE_KINDS = ("counts", "health", "status")
+RECEIVE_MAXIMUM = 65_535
+"""Unacknowledged messages the broker may send us (MQTT 5 maximum): a full batch in flight."""
+DEFAULT_SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+"""How long the broker keeps the session (and queues messages) while a replica is down."""
+
+
+@dataclass(frozen=True, slots=True)
+class AckToken:
+    """Identifies a received message on the connection that delivered it."""
+
+    generation: int
+    mid: int
+    qos: int
+
+
+MessageHandler = Callable[[str, bytes, AckToken], None]
+
+
+def shared_topics(settings: MqttSettings) -> list[str]:
+    return [
+        f"$share/{settings.share_group}/{settings.topic_root}/+/+/{kind}" for kind in MESSAGE_KINDS
+    ]
+
+
+def _password(settings: MqttSettings) -> str | None:
+    if settings.password_file is not None:
+        return settings.password_file.read_text(encoding="utf-8").strip()
+    return settings.password.get_secret_value() if settings.password else None
+
+
+def _configure_transport(client: mqtt.Client, settings: MqttSettings) -> None:
+    if settings.username is not None:
+        client.username_pw_set(settings.username, _password(settings))
+    tls = settings.tls
+    if tls is not None:
+        context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+        if tls.certificate_file is not None:
+            key_file = str(tls.key_file) if tls.key_file else None
+            context.load_cert_chain(str(tls.certificate_file), key_file)
+        if tls.insecure_skip_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        client.tls_set_context(context)
+
+
+class MqttConsumer:
+    """Receives edge messages and acknowledges them when told to; also publishes."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        handler: MessageHandler,
+        *,
+        client_id: str | None = None,
+        session_expiry_seconds: int = DEFAULT_SESSION_EXPIRY_SECONDS,
+        extra_topics: Iterable[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.client_id = client_id or settings.client_id
+        self._handler = handler
+        self._session_expiry_seconds = session_expiry_seconds
+        self._topics = shared_topics(settings)
+        self._extra_topics = list(extra_topics)
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._connected = False
+        self.connected = threading.Event()
+        self.acks_sent = 0
+        self.acks_discarded = 0
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(1, 30)
+        _configure_transport(self._client, settings)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    def start(self) -> None:
+        """Connect in the background; paho reconnects with backoff whenever the link drops."""
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self._session_expiry_seconds
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        self._client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive_seconds,
+            clean_start=False,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect cleanly; the broker keeps the session and queues messages meanwhile."""
+        with self._lock:
+            self._connected = False
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+
+    def ack(self, tokens: Iterable[AckToken]) -> None:
+        """Acknowledge durable messages, in order; tokens of an earlier connection are dropped
+        (the broker has redelivered those messages on the current one)."""
+        with self._lock:
+            for token in tokens:
+                if self._connected and token.generation == self._generation:
+                    self._client.ack(token.mid, token.qos)
+                    self.acks_sent += 1
+                else:
+                    self.acks_discarded += 1
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """QoS 1 publish; paho queues it while disconnected and sends it after reconnecting."""
+        self._client.publish(topic, payload, qos=1, retain=retain)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error(
+                "MQTT broker %s:%d refused the connection: %s",
+                self.settings.host,
+                self.settings.port,
+                reason_code,
+            )
+            return
+        with self._lock:
+            self._generation += 1
+            self._connected = True
+        subscriptions: list[tuple[str, SubscribeOptions]] = [
+            (topic, SubscribeOptions(qos=1)) for topic in self._topics
+        ]
+        subscriptions += [
+            (topic, SubscribeOptions(qos=1, noLocal=True)) for topic in self._extra_topics
+        ]
+        client.subscribe(subscriptions)
+        log.info(
+            "connected to MQTT %s:%d as %s (session %s)",
+            self.settings.host,
+            self.settings.port,
+            self.client_id,
+            "resumed" if flags.session_present else "new",
+        )
+        self.connected.set()
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._lock:
+            self._connected = False
+        self.connected.clear()
+        log.warning("disconnected from MQTT broker: %s; reconnecting", reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        token = AckToken(self._generation, message.mid, message.qos)
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = "\ufffd"  # validation rejects it as a bad topic
+        try:
+            payload = message.payload
+            self._handler(topic, payload if isinstance(payload, bytes) else bytes(payload), token)
+        except Exception:
+            # The handler is built never to raise; never let paho's network thread die.
+            log.exception("message handler failed on %s", topic)

@@ -1,0 +1,139 @@
+"""Parse and validate MQTT messages from edge devices against the shared wire schema.
+
+Every message ends as either an accepted model or a :class:`Rejection` with a machine-readable
+reason and a human-readable detail; nothing raises. The fast path hands the raw bytes to
+pydantic's JSON parser; only a failing payload is re-examined to name the precise reason.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import BaseModel, ValidationError
+
+from edge.config import describe_errors
+from edge.messages import SCHEMA_VERSION, CameraHealth, CameraStatus, CountInterval
+
+MAX_PAYLOAD_BYTES: Final = 1_000_000
+"""Larger payloads are rejected before parsing (a count interval is a few hundred bytes)."""
+
+REASONS: Final = (
+    "bad_topic",
+    "too_large",
+    "bad_utf8",
+    "bad_json",
+    "not_an_object",
+    "unknown_schema_version",
+    "invalid_fields",
+    "topic_mismatch",
+    "internal_error",
+)
+
+KINDS: Final[dict[str, type[BaseModel]]] = {
+    "counts": CountInterval,
+    "health": CameraHealth,
+    "status": CameraStatus,
+}
+
+EdgeMessage = CountInterval | CameraHealth | CameraStatus
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a message was refused. ``reason`` is one of :data:`REASONS`."""
+
+    reason: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        if self.reason not in REASONS:
+            raise ValueError(f"unknown rejection reason {self.reason!r}")
+
+
+@dataclass(frozen=True)
+class TopicAddress:
+    """The store, camera and message kind named by a topic ``{root}/{store}/{camera}/{kind}``."""
+
+    store_id: str
+    camera_id: str
+    kind: str
+
+
+class RejectionCounter:
+    """Rejections by reason since start; safe to update from the MQTT thread and read elsewhere."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, rejection: Rejection) -> None:
+        with self._lock:
+            self._counts[rejection.reason] += 1
+
+    def by_reason(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+
+def parse_topic(topic: str, topic_root: str) -> TopicAddress | Rejection:
+    prefix = topic_root + "/"
+    if not topic.startswith(prefix):
+        return Rejection("bad_topic", f"topic {topic!r} is not under {topic_root!r}")
+    parts = topic[len(prefix) :].split("/")
+    if len(parts) != 3 or parts[2] not in KINDS or not parts[0] or not parts[1]:
+        return Rejection("bad_topic", f"topic {topic!r} is not {prefix}<store>/<camera>/<kind>")
+    return TopicAddress(parts[0], parts[1], parts[2])
+
+
+def validate_message(topic: str, payload: bytes, topic_root: str) -> EdgeMessage | Rejection:
+    """The validated message for ``payload`` received on ``topic``, or why it was refused."""
+    address = parse_topic(topic, topic_root)
+    if isinstance(address, Rejection):
+        return address
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return Rejection("too_large", f"payload of {len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    model = KINDS[address.kind]
+    try:
+        message: EdgeMessage = model.model_validate_json(payload)  # type: ignore[assignment]
+    except ValidationError as error:
+        return _explain_failure(payload, error)
+    except (ValueError, RecursionError) as error:  # pydantic-core limits, deep nesting
+        return Rejection("bad_json", f"{type(error).__name__}: {str(error)[:200]}")
+    if message.store_id != address.store_id or message.camera_id != address.camera_id:
+        return Rejection(
+            "topic_mismatch",
+            f"payload is for {message.store_id}/{message.camera_id} but arrived on "
+            f"{address.store_id}/{address.camera_id}",
+        )
+    return message
+
+
+def _explain_failure(payload: bytes, error: ValidationError) -> Rejection:
+    """Name the first thing wrong with a payload that pydantic refused."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as decode_error:
+        return Rejection("bad_utf8", f"invalid UTF-8 at byte {decode_error.start}")
+    try:
+        document: Any = json.loads(text)
+    except (ValueError, RecursionError) as json_error:
+        return Rejection("bad_json", f"not JSON: {str(json_error)[:200]}")
+    if not isinstance(document, dict):
+        return Rejection("not_an_object", f"JSON {type(document).__name__}, expected an object")
+    version = document.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        shown = json.dumps(version)[:40]
+        return Rejection(
+            "unknown_schema_version",
+            f"schema_version {shown}, this aggregator reads {SCHEMA_VERSION}",
+        )
+    return Rejection("invalid_fields", describe_errors(error)[:1000])
