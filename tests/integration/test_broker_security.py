@@ -214,6 +214,7 @@ def test_store_device_cannot_publish_for_another_store_or_spoof_occupancy(login:
         "footfall/v1/shop-a/occupancy",
         "footfall/v1/shop-b/occupancy",
         "footfall/v1/dead-letter",
+        "footfall/v1/aggregator/line-counts",
     ]
     for topic in forbidden:
         assert device_a.publish(topic, b"forged") == NOT_AUTHORIZED, topic
@@ -237,6 +238,15 @@ def test_store_device_reads_nothing_of_other_stores(login: Any) -> None:
     aggregator.wait_for(counts("shop-b"), b"b-counts")
     time.sleep(SETTLE_SECONDS)
     assert device_a.received == []
+
+
+def test_aggregator_replicas_share_counts_on_their_own_topic(login: Any) -> None:
+    replicas = [login.as_user(AGGREGATOR_USER) for _ in range(2)]
+    for replica in replicas:
+        replica.subscribe("footfall/v1/aggregator/line-counts")
+    time.sleep(SETTLE_SECONDS)
+    assert replicas[0].publish("footfall/v1/aggregator/line-counts", b"applied") == 0
+    replicas[1].wait_for("footfall/v1/aggregator/line-counts", b"applied")
 
 
 def test_api_login_is_read_only(login: Any) -> None:
