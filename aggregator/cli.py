@@ -11,6 +11,7 @@ from types import FrameType
 import typer
 from rich.console import Console
 
+from aggregator.api.cli import api as api_command
 from aggregator.config import AggregatorConfig, load_aggregator_config
 from edge.config import ConfigError
 
@@ -83,3 +84,7 @@ def run(
     console.print("stopping: flushing to InfluxDB and acknowledging")
     service.stop()
     starter.join(5)
+
+
+# The HTTP API and entrance display: ``footfall aggregator api`` (aggregator/api/cli.py).
+app.command("api")(api_command)
