@@ -168,9 +168,16 @@ def _exported_model(config: DetectorConfig) -> ExportedModel | None:
         path = resolve_model_path(config.model)
         if path.is_dir() or path.suffix in {".onnx", ".xml"}:
             try:
-                return load_exported_model(path)
+                exported = load_exported_model(path)
             except InvalidModelError as error:
                 raise DetectorUnavailableError(str(error)) from None
+            if not exported.metadata.accepts(config.imgsz):
+                raise DetectorUnavailableError(
+                    f"detector.model {config.model} has a fixed "
+                    f"{exported.metadata.shape_label()} input, which does not run at "
+                    f"detector.imgsz {config.imgsz}"
+                )
+            return exported
         candidates = find_exports(models_dir(), source_sha256=file_sha256(path))
     else:
         candidates = _bundled_model_exports()
