@@ -18,6 +18,7 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command("credentials")
 def credentials(
+    *,
     store: list[str] = typer.Option(
         [], "--store", "-s", help="Store id (repeatable); added to the stores of --config"
     ),
@@ -30,7 +31,14 @@ def credentials(
     topic_root: str | None = typer.Option(
         None, help="MQTT topic root (default: mqtt.topic_root of --config, else footfall/v1)"
     ),
-    rotate: list[str] = typer.Option([], help="Give this user a new password (repeatable)"),
+    rotate: list[str] = typer.Option(
+        [], help="Give this user (or api-write-token) a new secret (repeatable)"
+    ),
+    docker: bool = typer.Option(
+        False,
+        "--docker",
+        help="Hand the files to the Docker images' users (mosquitto 1883, footfall 10001); root",
+    ),
 ) -> None:
     """Create MQTT logins per store, for the aggregator and for the API, and the ACL file.
 
@@ -38,7 +46,11 @@ def credentials(
     """
     from aggregator.config import load_aggregator_config
     from edge.config import ConfigError
-    from footfall.deploy.credentials import CredentialsError, write_credentials
+    from footfall.deploy.credentials import (
+        CredentialsError,
+        hand_to_docker_users,
+        write_credentials,
+    )
 
     store_ids = list(store)
     root = topic_root
@@ -51,6 +63,8 @@ def credentials(
         root = root or loaded.mqtt.topic_root
     try:
         report = write_credentials(output, store_ids, root or "footfall/v1", rotate)
+        if docker:
+            hand_to_docker_users(output)
     except CredentialsError as error:
         raise _fail(str(error)) from None
     except OSError as error:
@@ -62,5 +76,5 @@ def credentials(
         console.print(f"[yellow]note:[/] {stale} belongs to no listed user; its login is gone")
     console.print(
         f"[green]ok[/] wrote {output / 'mosquitto' / 'passwd'} and {output / 'mosquitto' / 'acl'}"
-        " (owner-only; in Docker: chown -R 1883:1883 for the eclipse-mosquitto image)"
+        + ("" if docker else " (owner-only; for deploy/compose.yaml run again with --docker)")
     )

@@ -19,6 +19,8 @@ from pathlib import Path
 
 AGGREGATOR_USER = "footfall-aggregator"
 API_USER = "footfall-api"
+API_WRITE_TOKEN = "api-write-token"
+"""Not an MQTT login: the HTTP API's bearer token for writes, kept beside the passwords."""
 STORE_USER_PREFIX = "store-"
 PBKDF2_ITERATIONS = 10_000
 SALT_BYTES = 12
@@ -124,13 +126,13 @@ def write_credentials(
     topic_root: str = "footfall/v1",
     rotate: Iterable[str] = (),
 ) -> CredentialsReport:
-    """Write ``mosquitto/passwd``, ``mosquitto/acl`` and ``passwords/<user>.txt`` under
-    ``output``. Existing passwords are kept (the run is idempotent) unless listed in
-    ``rotate``; files are created owner-only (mode 0600)."""
+    """Write ``mosquitto/passwd``, ``mosquitto/acl``, ``passwords/<user>.txt`` and
+    ``passwords/api-write-token.txt`` under ``output``. Existing passwords are kept (the run
+    is idempotent) unless listed in ``rotate``; files are created owner-only (mode 0600)."""
     stores = _check_store_ids(store_ids)
     acl = render_acl(stores, topic_root)
     users = [AGGREGATOR_USER, API_USER] + [store_user(store_id) for store_id in stores]
-    unknown = sorted(set(rotate) - set(users))
+    unknown = sorted(set(rotate) - {*users, API_WRITE_TOKEN})
     if unknown:
         raise CredentialsError(f"cannot rotate unknown user(s) {', '.join(unknown)}")
     passwords_directory = output / "passwords"
@@ -139,7 +141,7 @@ def write_credentials(
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     created: list[str] = []
     hashes: list[str] = []
-    for user in users:
+    for user in [*users, API_WRITE_TOKEN]:
         password_file = passwords_directory / f"{user}.txt"
         if user in rotate or not password_file.exists():
             _write_private(password_file, secrets.token_urlsafe(PASSWORD_BYTES) + "\n")
@@ -147,10 +149,11 @@ def write_credentials(
         password = password_file.read_text(encoding="utf-8").strip()
         if not password:
             raise CredentialsError(f"{password_file} is empty: delete it or pass --rotate {user}")
-        hashes.append(f"{user}:{hash_password(password)}")
+        if user != API_WRITE_TOKEN:
+            hashes.append(f"{user}:{hash_password(password)}")
     _write_private(mosquitto_directory / "passwd", "\n".join(hashes) + "\n")
     _write_private(mosquitto_directory / "acl", acl)
-    listed = {f"{user}.txt" for user in users}
+    listed = {f"{user}.txt" for user in [*users, API_WRITE_TOKEN]}
     stale = sorted(path for path in passwords_directory.glob("*.txt") if path.name not in listed)
     return CredentialsReport(users=users, created=created, stale_password_files=stale)
 
@@ -163,3 +166,23 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
     os.chmod(temporary, 0o600)
     temporary.replace(path)
+
+
+MOSQUITTO_IMAGE_UID = 1883
+"""The ``mosquitto`` user of the eclipse-mosquitto image."""
+FOOTFALL_IMAGE_UID = 10001
+"""The ``footfall`` user of deploy/Dockerfile's images."""
+
+
+def hand_to_docker_users(output: Path) -> None:
+    """Give ``mosquitto/`` to the broker image's user and ``passwords/`` to the footfall
+    image's user: Compose mounts secrets with their host owner and mode, and the files are
+    owner-only. Needs root."""
+    if os.geteuid() != 0:
+        raise CredentialsError("--docker changes file owners: run it as root (sudo)")
+    for directory, uid in (
+        (output / "mosquitto", MOSQUITTO_IMAGE_UID),
+        (output / "passwords", FOOTFALL_IMAGE_UID),
+    ):
+        for path in [directory, *directory.iterdir()]:
+            os.chown(path, uid, uid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import stat
 from pathlib import Path
@@ -31,7 +32,7 @@ def passwords(output: Path) -> dict[str, str]:
 def test_writes_one_login_per_store_plus_aggregator_and_api(tmp_path: Path) -> None:
     report = write_credentials(tmp_path, ["shop-1", "shop-2"])
     assert report.users == ["footfall-aggregator", "footfall-api", "store-shop-1", "store-shop-2"]
-    assert report.created == report.users
+    assert report.created == [*report.users, "api-write-token"]
     lines = (tmp_path / "mosquitto" / "passwd").read_text().splitlines()
     assert [line.split(":", 1)[0] for line in lines] == report.users
     for line in lines:
@@ -42,7 +43,10 @@ def test_writes_one_login_per_store_plus_aggregator_and_api(tmp_path: Path) -> N
     for path in [*tmp_path.rglob("*")]:
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    assert all(len(password.strip()) == 32 for password in passwords(tmp_path).values())
+    secrets = passwords(tmp_path)
+    assert sorted(secrets) == sorted([*report.users, "api-write-token"])
+    assert all(len(secret.strip()) == 32 for secret in secrets.values())
+    assert "api-write-token" not in (tmp_path / "mosquitto" / "passwd").read_text()
 
 
 def test_hash_is_pbkdf2_sha512_of_the_password_as_mosquitto_reads_it() -> None:
@@ -135,3 +139,14 @@ def test_cli_reads_the_store_registry_and_topic_root(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["deploy", "credentials", "--store", "a b", "-o", str(output)])
     assert bad.exit_code == 2
     assert "cannot be an MQTT login" in bad.output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing file owners needs root")
+def test_docker_flag_hands_files_to_the_image_users(tmp_path: Path) -> None:
+    output = tmp_path / "secrets"
+    result = CliRunner().invoke(
+        app, ["deploy", "credentials", "-s", "s1", "-o", str(output), "--docker"]
+    )
+    assert result.exit_code == 0, result.output
+    assert {path.stat().st_uid for path in (output / "mosquitto").iterdir()} == {1883}
+    assert {path.stat().st_uid for path in (output / "passwords").iterdir()} == {10001}
