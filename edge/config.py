@@ -188,6 +188,9 @@ class OutboxConfig(Section):
     path: Path = Path("/var/lib/footfall/outbox.sqlite3")
     quota_bytes: Annotated[int, Field(ge=64 * 1024)] = 256 * 1024 * 1024
     """Disk quota for unacknowledged intervals; reaching it merges the oldest intervals."""
+    keep_acknowledged_seconds: Annotated[float, Field(ge=0, le=86_400)] = 300.0
+    """Acknowledged intervals are re-sent on every reconnect for this long, in case the
+    broker crashed after its PUBACK but before forwarding them (0: delete on PUBACK)."""
 
 
 class HealthConfig(Section):

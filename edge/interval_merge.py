@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from edge.messages import CountInterval, LineCount, ZoneOccupancy
+from edge.messages import MAX_INTERVAL, CountInterval, LineCount, ZoneOccupancy
 
 
 def covered_starts(interval: CountInterval) -> list[datetime]:
@@ -74,6 +74,8 @@ def merge_intervals(
     would break a limit of the wire schema (a count over 1,000,000, longer than 7 days,
     more than 100,000 merged starts)."""
     if not can_merge(earlier, later):
+        return None
+    if later.interval_end_utc - earlier.interval_start_utc > MAX_INTERVAL:
         return None
     try:
         return CountInterval(

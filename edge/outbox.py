@@ -181,10 +181,12 @@ class Outbox:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
+                self._connection.execute("COMMIT")
             except BaseException:
-                self._connection.execute("ROLLBACK")
+                if self._connection.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._connection.execute("ROLLBACK")
                 raise
-            self._connection.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -332,10 +334,10 @@ class Outbox:
         """The broker confirmed these intervals (PUBACK): remove them from the queue (or
         keep them ``keep_acknowledged_seconds`` for re-sending). Returns how many were
         still unacknowledged. Also drops kept intervals older than that window."""
-        keys = [(camera_id, sequence) for sequence in sequences]
+        chosen = list(sequences)
         now = self._clock()
         with self._lock:
-            self._in_flight.get(camera_id, set()).difference_update(sequence for _, sequence in keys)
+            self._in_flight.get(camera_id, set()).difference_update(chosen)
             freed = 0
             with self._transaction("acknowledge intervals") as connection:
                 before = connection.total_changes
@@ -343,17 +345,17 @@ class Outbox:
                     connection.executemany(
                         "UPDATE messages SET acknowledged_at_seconds = ? WHERE camera_id = ?"
                         " AND sequence = ? AND acknowledged_at_seconds IS NULL",
-                        [(now, camera, sequence) for camera, sequence in keys],
+                        [(now, camera_id, sequence) for sequence in chosen],
                     )
                     acknowledged = connection.total_changes - before
                     freed = self._delete_acknowledged(
                         "acknowledged_at_seconds < ?", (now - self.keep_acknowledged_seconds,)
                     )
                 else:
-                    for camera, sequence in keys:
+                    for sequence in chosen:
                         freed += self._delete_acknowledged(
                             "camera_id = ? AND sequence = ? AND acknowledged_at_seconds IS NULL",
-                            (camera, sequence),
+                            (camera_id, sequence),
                         )
                     acknowledged = connection.total_changes - before
             self._depth -= acknowledged
