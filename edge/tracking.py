@@ -152,14 +152,15 @@ class TrackersByteTrack:
         return TrackUpdate(people=_select_tracked(people, indices, ids), retired_ids=retired)
 
 
-def torch_available() -> bool:
-    return importlib.util.find_spec("torch") is not None
-
-
 def create_tracker(config: TrackerConfig, frame_rate: float) -> Tracker:
-    implementation = config.implementation
-    if implementation == "auto":
-        implementation = "ultralytics" if torch_available() else "trackers"
-    if implementation == "ultralytics":
+    """The configured tracker; ``frame_rate`` is of the frames the tracker will see."""
+    if frame_rate <= 0:
+        raise ValueError(f"tracker frame_rate must be > 0, got {frame_rate}")
+    if config.implementation == "ultralytics":
+        if importlib.util.find_spec("torch") is None:
+            raise ValueError(
+                "tracker.implementation 'ultralytics' needs torch (pip install 'footfall[edge]');"
+                " use 'trackers' on torch-free devices"
+            )
         return UltralyticsTracker(config, frame_rate)
     return TrackersByteTrack(config, frame_rate)
