@@ -108,6 +108,13 @@ def validate_message(topic: str, payload: bytes, topic_root: str) -> EdgeMessage
         return _explain_failure(payload, error)
     except (ValueError, RecursionError) as error:  # pydantic-core limits, deep nesting
         return Rejection("bad_json", f"{type(error).__name__}: {str(error)[:200]}")
+    unstorable = _unstorable_identifier(message)
+    if unstorable is not None:
+        return Rejection(
+            "invalid_fields",
+            f"identifier {unstorable!r} ends with a backslash, which InfluxDB line protocol "
+            "cannot represent in a tag value",
+        )
     if message.store_id != address.store_id or message.camera_id != address.camera_id:
         return Rejection(
             "topic_mismatch",
@@ -115,6 +122,13 @@ def validate_message(topic: str, payload: bytes, topic_root: str) -> EdgeMessage
             f"{address.store_id}/{address.camera_id}",
         )
     return message
+
+
+def _unstorable_identifier(message: EdgeMessage) -> str | None:
+    identifiers = [message.store_id, message.camera_id]
+    if isinstance(message, CountInterval):
+        identifiers += [*message.lines, *message.zones]
+    return next((name for name in identifiers if name.endswith("\\")), None)
 
 
 def _explain_failure(payload: bytes, error: ValidationError) -> Rejection:

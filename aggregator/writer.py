@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -60,6 +61,8 @@ class _Batch(Generic[Token]):
     lines: list[str] = field(default_factory=list)
     tokens: list[Token] = field(default_factory=list)
     started_monotonic: float = 0.0
+    added_through: int = 0
+    """Value of the writer's ``added`` counter after this batch's last ``add``."""
 
     def __bool__(self) -> bool:
         return bool(self.lines or self.tokens)
@@ -94,6 +97,7 @@ class BatchWriter(Generic[Token]):
         self._batch_seconds = batch_seconds
         self._backoff = backoff or Backoff()
         self._batch: _Batch[Token] = _Batch()
+        self._sealed: deque[_Batch[Token]] = deque()
         self._condition = threading.Condition()
         self._stopping = False
         self._flush_requested = False
@@ -118,7 +122,10 @@ class BatchWriter(Generic[Token]):
             if token is not None:
                 batch.tokens.append(token)
             self._added += 1
+            batch.added_through = self._added
             if len(batch.lines) >= self._batch_points:
+                self._sealed.append(batch)
+                self._batch = _Batch()
                 self._condition.notify()
 
     def start(self) -> None:
@@ -160,32 +167,30 @@ class BatchWriter(Generic[Token]):
 
     def _run(self) -> None:
         while True:
-            batch, added, stopping = self._take_batch()
+            batch, last = self._take_batch()
             if batch and not self._store(batch):
                 return
             if batch.tokens:
                 self._on_durable(batch.tokens)
             with self._condition:
-                self._durable = max(self._durable, added)
+                self._durable = max(self._durable, batch.added_through)
                 self._condition.notify_all()
-            if stopping:
+            if last:
                 return
             if len(self._spool) and time.monotonic() >= self._next_drain_monotonic:
                 self._drain()
 
-    def _take_batch(self) -> tuple[_Batch[Token], int, bool]:
+    def _take_batch(self) -> tuple[_Batch[Token], bool]:
+        """The next batch to store (full ones first), and whether it is the last one."""
         with self._condition:
-            while not self._stopping:
+            while not self._sealed and not self._stopping:
                 batch = self._batch
                 now = time.monotonic()
                 age_seconds = now - batch.started_monotonic
-                if batch and (
-                    len(batch.lines) >= self._batch_points
-                    or age_seconds >= self._batch_seconds
-                    or self._flush_requested
-                ):
+                if batch and (age_seconds >= self._batch_seconds or self._flush_requested):
                     break
                 if self._durable < self._added and not batch:
+                    batch.added_through = self._added
                     break
                 wait_seconds = self._batch_seconds - age_seconds if batch else self._batch_seconds
                 if len(self._spool):
@@ -193,9 +198,11 @@ class BatchWriter(Generic[Token]):
                     if wait_seconds <= 0:
                         break
                 self._condition.wait(wait_seconds)
+            if self._sealed:
+                return self._sealed.popleft(), False
             self._flush_requested = False
             taken, self._batch = self._batch, _Batch()
-            return taken, self._added, self._stopping
+            return taken, self._stopping
 
     def _store(self, batch: _Batch[Token]) -> bool:
         """Make ``batch`` durable; False only when stopping while the spool cannot be written."""
