@@ -47,6 +47,7 @@ def credentials(
     from aggregator.config import load_aggregator_config
     from edge.config import ConfigError
     from footfall.deploy.credentials import (
+        API_WRITE_TOKEN,
         CredentialsError,
         hand_to_docker_users,
         write_credentials,
@@ -69,8 +70,8 @@ def credentials(
         raise _fail(str(error)) from None
     except OSError as error:
         raise _fail(f"cannot write credentials under {output}: {error}") from None
-    for user in report.users:
-        state = "new password" if user in report.created else "kept"
+    for user in [*report.users, API_WRITE_TOKEN]:
+        state = "new" if user in report.created else "kept"
         console.print(f"  {user}: {state} ({output / 'passwords' / (user + '.txt')})")
     for stale in report.stale_password_files:
         console.print(f"[yellow]note:[/] {stale} belongs to no listed user; its login is gone")

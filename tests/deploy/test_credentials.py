@@ -7,7 +7,10 @@ import base64
 import hashlib
 import os
 import re
+import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from footfall.deploy.credentials import (
     write_credentials,
 )
 
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 HASHED_LINE = rf"[a-z0-9-]+:\$7\${PBKDF2_ITERATIONS}\$[A-Za-z0-9+/=]{{16}}\$[A-Za-z0-9+/=]{{88}}"
 
 
@@ -150,3 +154,21 @@ def test_docker_flag_hands_files_to_the_image_users(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert {path.stat().st_uid for path in (output / "mosquitto").iterdir()} == {1883}
     assert {path.stat().st_uid for path in (output / "passwords").iterdir()} == {10001}
+
+
+def test_shell_script_uses_the_shipped_config(tmp_path: Path) -> None:
+    """deploy/scripts/create-store-credentials on a copy of deploy/ (secrets land beside it)."""
+    shutil.copytree(DEPLOY, tmp_path / "deploy", ignore=shutil.ignore_patterns("secrets"))
+    footfall = shutil.which("footfall") or str(Path(sys.executable).parent / "footfall")
+    result = subprocess.run(
+        [str(tmp_path / "deploy" / "scripts" / "create-store-credentials"), "--store", "kiosk"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FOOTFALL": footfall},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    acl = (tmp_path / "deploy" / "secrets" / "mosquitto" / "acl").read_text()
+    assert "user store-shop-1\n" in acl  # from deploy/config/aggregator.yaml
+    assert "user store-kiosk\n" in acl
