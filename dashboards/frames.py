@@ -20,8 +20,8 @@ Row = dict[str, Any]
 
 def table_rows(series: Sequence[Series], panel: Json) -> list[Row]:
     """Rows of a table panel: ``Time``, the group's tags, then the selected columns; renamed
-    and hidden by the panel's ``organize`` transformation and sorted by ``options.sortBy``
-    (empty cells last, as Grafana sorts them)."""
+    and hidden by the panel's ``organize`` transformation and sorted by ``options.sortBy``;
+    empty cells go last (a store without capacity has no load)."""
     rows: list[Row] = []
     for one in series:
         for values in one.values:

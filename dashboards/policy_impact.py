@@ -67,17 +67,20 @@ INDEX_AND_JOIN: tuple[Json, ...] = (
 """Row index per query result ("day" of its window), outer join on it, index as category."""
 
 
-def daily_visits(window: str, name: str = "visits") -> str:
-    """Visits per store-local day of the selected store inside ``window``, zero-filled."""
+def daily_visits(window: str, name: str = "visits", fill: str = "0") -> str:
+    """Visits per store-local day of the selected store inside ``window``; days without any
+    count interval are 0 (``fill="0"``, one bar per day) or left out (``fill="none"``)."""
     return (
         f'SELECT sum("entries") AS "{name}" FROM "{influxql.LINE_COUNTS}" '
         f"WHERE {influxql.visits_filter()} AND {window} "
-        f"GROUP BY time(1d) fill(0) {influxql.store_timezone()}"
+        f"GROUP BY time(1d) fill({fill}) {influxql.store_timezone()}"
     )
 
 
 def mean_daily_visits(window: str, name: str) -> str:
-    return f'SELECT mean("visits") AS "{name}" FROM ({daily_visits(window)})'
+    """Mean over the days of ``window`` with counts: a day the edge sent nothing for (not yet
+    installed, offline) is no measurement, while a closed day still has zero intervals."""
+    return f'SELECT mean("visits") AS "{name}" FROM ({daily_visits(window, fill="none")})'
 
 
 def policy_change_annotation() -> Json:
@@ -103,7 +106,7 @@ def _window_panels(layout: Layout) -> list[core.Panel]:
         ],
         layout.place(8, 8),
         description="Mean daily visits in the window before the effective date and in the "
-        "window from it (days so far).",
+        "window from it (days so far; days without any count data are left out).",
     )
     overlaid = bar_chart(
         "Visits per day: before and after, overlaid",

@@ -1,0 +1,131 @@
+"""The Edge health dashboard against the seeded InfluxDB: status and last-seen per camera,
+and per-minute charts (``$__interval`` = 1 min for an hour at 360 points) whose values follow
+from the seeded health reports, including a worker restart and a camera that went silent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from aggregator.influx import InfluxClient
+from dashboards.frames import table_rows
+from dashboards.macros import TimeRange
+from dashboards.panels import Json
+from dashboards.queries import QueryResult, find_result, iter_panels, run_dashboard
+from tests.dashboards import seed
+from tests.dashboards.seed import by_time, health_report
+
+HOUR = TimeRange(seed.HEALTH_START, seed.HEALTH_START + timedelta(minutes=59, seconds=59.999))
+
+
+@pytest.fixture
+def edge(committed: dict[str, Json]) -> Json:
+    return committed["edge-health.json"]
+
+
+@pytest.fixture
+def results(seeded_influx: InfluxClient, edge: Json) -> list[QueryResult]:
+    return run_dashboard(seeded_influx, edge, HOUR)
+
+
+def minute(index: int) -> datetime:
+    return seed.HEALTH_START + timedelta(minutes=index)
+
+
+def per_camera(result: QueryResult) -> dict[str, dict[datetime, object]]:
+    return {one.tags["camera"]: by_time(one) for one in result.series}
+
+
+def test_status_table_puts_offline_cameras_first(results: list[QueryResult], edge: Json) -> None:
+    panel = next(p for p in iter_panels(edge) if p["title"] == "Status")
+    rows = table_rows(find_result(results, "Status").series, panel)
+    assert rows[0] == {
+        "since": "2024-02-11T12:41:00Z",
+        "camera": "side-cam",
+        "store": "north",
+        "state": "offline",
+        "online": False,
+    }
+    assert sorted((row["camera"], row["state"]) for row in rows[1:]) == [
+        ("door-cam", "online"),
+        ("front-cam", "online"),
+    ]
+
+
+def test_last_seen_is_the_time_of_the_last_report(results: list[QueryResult], edge: Json) -> None:
+    panel = next(p for p in iter_panels(edge) if p["title"] == "Last health report")
+    rows = table_rows(find_result(results, "Last health report").series, panel)
+    assert [(row["camera"], row["last seen"]) for row in rows] == [
+        ("side-cam", "2024-02-11T12:40:00Z"),
+        ("door-cam", "2024-02-11T12:59:30Z"),
+        ("front-cam", "2024-02-11T12:59:30Z"),
+    ]
+    last_side = health_report("north", "side-cam", seed.SIDE_CAM_LAST_REPORT)
+    assert rows[0]["frames_per_second"] == last_side.frames_per_second == 11.0
+    assert rows[0]["frames_dropped"] == last_side.frames_dropped
+    assert rows[0]["seconds_since_publish"] == 2.0
+    assert rows[2]["outbox_depth"] == seed.HEALTH_REPORTS - 1 - 60
+
+
+def test_charts_use_one_minute_intervals(results: list[QueryResult]) -> None:
+    fps = find_result(results, "Frames per second")
+    # 1 h / 360 points = 10 s, below the 1 min minimum interval of the panel
+    assert "GROUP BY time(1m)" in fps.query.statement
+    cameras = per_camera(fps)
+    assert all(len(values) == 60 for values in cameras.values())
+    assert cameras["door-cam"][minute(0)] == 10.25
+    assert cameras["front-cam"][minute(30)] == 12.25
+    assert cameras["side-cam"][minute(40)] == 11.0, "only report 80 (12:40:00) in that minute"
+    assert all(cameras["side-cam"][minute(index)] is None for index in range(41, 60))
+
+
+def test_dropped_frames_per_minute_survive_a_restart(results: list[QueryResult]) -> None:
+    dropped = per_camera(find_result(results, "Dropped frames"))
+    for store, camera in seed.HEALTH_CAMERAS:
+        last = seed.SIDE_CAM_LAST_REPORT if camera == "side-cam" else seed.HEALTH_REPORTS - 1
+        counters = {
+            index // 2: health_report(store, camera, index).frames_dropped
+            for index in range(last + 1)
+        }
+        expected = {
+            minute(index): counters[index] - counters[index - 1]
+            for index in range(1, max(counters) + 1)
+            if counters[index] >= counters[index - 1]
+        }
+        assert dropped[camera] == expected, camera
+    restart_minute = minute(seed.FRONT_CAM_RESTART // 2)
+    assert restart_minute not in dropped["front-cam"]
+    assert dropped["front-cam"][restart_minute + timedelta(minutes=1)] == 1
+
+
+def test_outbox_latency_and_publish_age(results: list[QueryResult]) -> None:
+    outbox = per_camera(find_result(results, "Outbox depth"))
+    assert outbox["front-cam"][minute(29)] == 0
+    assert outbox["front-cam"][minute(45)] == 2 * 45 + 1 - 60
+    assert set(outbox["door-cam"].values()) == {0}
+    latency = per_camera(find_result(results, "Detector latency"))
+    assert latency["side-cam"][minute(10)] == 41.0
+    age = per_camera(find_result(results, "Seconds since last publish"))
+    assert age["door-cam"][minute(59)] == 2.0
+
+
+def test_camera_variable_depends_on_the_store(seeded_influx: InfluxClient, edge: Json) -> None:
+    results = run_dashboard(seeded_influx, edge, HOUR, {"store": ["south"]})
+    assert [row[1] for row in find_result(results, "camera", "").series[0].values] == ["front-cam"]
+    assert [one.tags["camera"] for one in find_result(results, "Status").series] == ["front-cam"]
+    chosen = run_dashboard(seeded_influx, edge, HOUR, {"camera": ["door-cam", "side-cam"]})
+    fps = find_result(chosen, "Frames per second")
+    assert "/^(door-cam|side-cam)$/" in fps.query.statement
+    assert sorted(one.tags["camera"] for one in fps.series) == ["door-cam", "side-cam"]
+
+
+def test_status_ignores_the_time_range(seeded_influx: InfluxClient, edge: Json) -> None:
+    """A camera silent for a day still shows its status and when it was last seen."""
+    next_day = TimeRange(
+        seed.HEALTH_START + timedelta(days=1), seed.HEALTH_START + timedelta(days=1, hours=1)
+    )
+    results = run_dashboard(seeded_influx, edge, next_day)
+    assert len(find_result(results, "Status").series) == 3
+    assert len(find_result(results, "Last health report").series) == 3
+    assert find_result(results, "Frames per second").series == []

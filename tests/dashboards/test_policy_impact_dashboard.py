@@ -1,0 +1,127 @@
+"""The Policy impact dashboard against the seeded InfluxDB: the windows start at store-local
+midnight of the effective date read from ``policy_changes``, before/after means and the
+day-by-day overlay equal the seeded visits, effect estimates and changes are listed, and the
+annotation leaves out removed changes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from statistics import mean
+from typing import Any
+
+import pytest
+
+from aggregator.influx import InfluxClient
+from dashboards.frames import joined_by_row_index, table_rows
+from dashboards.panels import Json
+from dashboards.queries import QueryResult, Selection, find_result, iter_panels, run_dashboard
+from tests.dashboards import seed
+from tests.dashboards.seed import by_time, expected_daily, local_range
+
+SIX_WEEKS = local_range(seed.FIRST_DAY, seed.LAST_DAY)
+NORTH_EVENINGS: dict[str, Selection] = {
+    "store": ["north"],
+    "policy": ["evening-opening"],
+    "window_days": ["14"],
+}
+
+
+@pytest.fixture
+def policy(committed: dict[str, Json]) -> Json:
+    return committed["policy-impact.json"]
+
+
+@pytest.fixture
+def results(seeded_influx: InfluxClient, policy: Json) -> list[QueryResult]:
+    return run_dashboard(seeded_influx, policy, SIX_WEEKS, NORTH_EVENINGS)
+
+
+def days(first: date, count: int) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range(count)]
+
+
+def only_value(result: QueryResult) -> Any:
+    (series,) = result.series
+    ((value,),) = [row[1:] for row in series.values]
+    return value
+
+
+def test_hidden_variables_read_the_change(results: list[QueryResult]) -> None:
+    assert [row[1] for row in find_result(results, "policy", "").series[0].values] == [
+        "evening-opening",
+        "music-off",
+    ]
+    assert only_value(find_result(results, "effective_date", "")) == "2024-01-22"
+    assert only_value(find_result(results, "timezone", "")) == seed.TIMEZONE
+
+
+def test_means_before_and_after(results: list[QueryResult]) -> None:
+    daily = expected_daily("north")
+    before = find_result(results, "Mean visits per day: before and after", "A")
+    after = find_result(results, "Mean visits per day: before and after", "B")
+    assert "time >= '2024-01-22 00:00:00' - 14d" in before.query.statement
+    assert "tz('America/New_York')" in before.query.statement
+    assert only_value(before) == pytest.approx(mean(daily[d] for d in days(date(2024, 1, 8), 14)))
+    assert only_value(after) == pytest.approx(mean(daily[d] for d in days(seed.POLICY_DAY, 14)))
+    assert only_value(after) > only_value(before)
+
+
+def test_overlay_pairs_day_n_before_with_day_n_after(results: list[QueryResult]) -> None:
+    title = "Visits per day: before and after, overlaid"
+    before, after = find_result(results, title, "A"), find_result(results, title, "B")
+    first_before = next(iter(by_time(before.series[0])))
+    assert first_before.isoformat() == "2024-01-08T00:00:00-05:00"
+    daily = expected_daily("north")
+    assert joined_by_row_index([before.series, after.series]) == [
+        [daily[day], daily[day + timedelta(days=14)]] for day in days(date(2024, 1, 8), 14)
+    ]
+
+
+def test_visits_around_the_change(results: list[QueryResult]) -> None:
+    around = by_time(find_result(results, "Visits per day around the change").series[0])
+    daily = expected_daily("north")
+    assert {moment.date(): visits for moment, visits in around.items()} == {
+        day: daily[day] for day in days(date(2024, 1, 8), 28)
+    }
+
+
+def test_default_window_counts_only_days_with_data(
+    seeded_influx: InfluxClient, policy: Json
+) -> None:
+    """28 days before 22 January reach back to 25 December, before the first count (1 January):
+    the mean leaves those days out, the daily bars show them as 0."""
+    defaults = run_dashboard(seeded_influx, policy, SIX_WEEKS)
+    assert only_value(find_result(defaults, "effective_date", "")) == "2024-01-22"
+    daily = expected_daily("north")
+    before = find_result(defaults, "Mean visits per day: before and after", "A")
+    assert only_value(before) == pytest.approx(mean(daily[d] for d in days(seed.FIRST_DAY, 21)))
+    bars = find_result(defaults, "Visits per day: before and after, overlaid", "A")
+    assert [row[1] for row in bars.series[0].values][:8] == [0] * 7 + [daily[seed.FIRST_DAY]]
+
+
+def test_effect_estimates_and_registered_changes(results: list[QueryResult], policy: Json) -> None:
+    panels = {panel["title"]: panel for panel in iter_panels(policy)}
+    effects = table_rows(
+        find_result(results, "Effect estimates").series, panels["Effect estimates"]
+    )
+    assert [
+        (row["policy"], row["method"], row["effect_pct"], row["ci_low_pct"], row["ci_high_pct"])
+        for row in effects
+    ] == [("evening-opening", "its", 12.5, 8.0, 17.0), ("evening-opening", "did", 10.0, 4.0, 16.0)]
+
+    title = "Registered policy changes"
+    changes = table_rows(find_result(results, title).series, panels[title])
+    assert [
+        (row["store"], row["policy"], row["effective_date"], row["removed"]) for row in changes
+    ] == [
+        ("north", "music-off", "2024-02-05", True),
+        ("south", "queue-rule", "2024-02-01", False),
+        ("north", "evening-opening", "2024-01-22", False),
+    ]
+
+
+def test_daily_context_and_annotation(results: list[QueryResult]) -> None:
+    daily = by_time(find_result(results, "Visits per day").series[0])
+    assert {moment.date(): visits for moment, visits in daily.items()} == expected_daily("north")
+    (annotations,) = find_result(results, "Policy changes", "").series
+    assert [row[0] for row in annotations.values] == ["2024-01-22T05:00:00Z"]
