@@ -1,6 +1,6 @@
 """Publishes one camera's count intervals from the outbox to MQTT: paho-mqtt 2
 (``CallbackAPIVersion.VERSION2``), MQTT 5, QoS 1, persistent session, retained status with
-a Last Will, periodic health.
+a Last Will, health on request (the worker sends it every ``health.interval_seconds``).
 
 Two threads. paho's network loop (``loop_forever`` in our own thread, so a failure is
 recorded and the loop restarted) connects, reconnects with exponential backoff and re-sends
@@ -9,7 +9,9 @@ callbacks only record events and wake it. The worker keeps at most ``max_infligh
 messages handed to paho and not yet acknowledged, takes the next ones from the outbox in
 order, and acknowledges them in the outbox when the broker's PUBACK reports success. A
 broker that refuses a message (PUBACK reason code >= 0x80, e.g. not authorised) gets it
-again after a backoff; it stays in the outbox meanwhile.
+again after a backoff; it stays in the outbox meanwhile. On every connect it publishes the
+retained ``online`` status and re-sends the outbox's recently acknowledged intervals (see
+``OutboxConfig.keep_acknowledged_seconds``).
 
 Connection problems never raise: ``status()`` reports them and the data waits in the outbox.
 """
@@ -20,7 +22,6 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -44,20 +45,7 @@ from edge.outbox import Outbox, OutboxError
 
 logger = logging.getLogger(__name__)
 
-SourceState = Literal["starting", "streaming", "reconnecting", "ended", "failed"]
 MAXIMUM_REFUSAL_BACKOFF_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class PipelineHealth:
-    """What the pipeline knows about itself; the publisher adds the outbox and publish
-    figures when it turns this into a ``CameraHealth`` message."""
-
-    source_state: SourceState = "starting"
-    frames_per_second: float = 0.0
-    frames_processed: int = 0
-    frames_dropped: int = 0
-    detector_milliseconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -93,21 +81,15 @@ class MqttPublisher:
         outbox: Outbox,
         *,
         software_version: str,
-        health_source: Callable[[], PipelineHealth] | None = None,
-        health_interval_seconds: float = 30.0,
         session_expiry_seconds: int = 7 * 24 * 3600,
         reconnect_minimum_seconds: int = 1,
         reconnect_maximum_seconds: int = 60,
     ) -> None:
-        if health_interval_seconds <= 0:
-            raise ValueError(f"health_interval_seconds must be > 0, got {health_interval_seconds}")
         self.store_id = store_id
         self.camera_id = camera_id
         self.software_version = software_version
         self._config = config
         self._outbox = outbox
-        self._health_source = health_source or PipelineHealth
-        self._health_interval_seconds = health_interval_seconds
         self.address = f"{config.host}:{config.port}"
         self.counts_topic = counts_topic(store_id, camera_id, config.topic_root)
         self.health_topic = health_topic(store_id, camera_id, config.topic_root)
@@ -221,27 +203,20 @@ class MqttPublisher:
                 outbox_depth=self._outbox.depth(self.camera_id),
             )
 
-    def health(self) -> CameraHealth:
-        """The health message as it would be published now."""
-        pipeline = self._health_source()
-        return CameraHealth(
-            store_id=self.store_id,
-            camera_id=self.camera_id,
-            time_utc=datetime.now(UTC),
-            source_state=pipeline.source_state,
-            frames_per_second=pipeline.frames_per_second,
-            frames_processed=pipeline.frames_processed,
-            frames_dropped=pipeline.frames_dropped,
-            detector_milliseconds=pipeline.detector_milliseconds,
-            outbox_depth=self._outbox.depth(self.camera_id),
-            outbox_bytes=self._outbox.stored_bytes,
-            last_publish_utc=self._last_acknowledged_utc,
-            software_version=self.software_version,
-        )
+    @property
+    def last_acknowledged_utc(self) -> datetime | None:
+        """When the broker last acknowledged a count message of this camera."""
+        with self._state_lock:
+            return self._last_acknowledged_utc
 
     def publish_health(self, health: CameraHealth) -> bool:
         """Publish a health message now (QoS 0: health is a snapshot, and while disconnected
         the retained ``offline`` status says more). False when not connected."""
+        if (health.store_id, health.camera_id) != (self.store_id, self.camera_id):
+            raise ValueError(
+                f"health of {health.store_id}/{health.camera_id} given to the publisher of"
+                f" {self.store_id}/{self.camera_id}"
+            )
         if not self.status().connected:
             return False
         info = self._client.publish(self.health_topic, health.model_dump_json(), qos=0)
@@ -326,15 +301,11 @@ class MqttPublisher:
                 self._on_connect_fail(self._client, None)
 
     def _run_worker(self) -> None:
-        next_health_monotonic = time.monotonic() + self._health_interval_seconds
         while not self._stopping.is_set():
-            self._wakeup.wait(timeout=min(1.0, max(0.0, next_health_monotonic - time.monotonic())))
+            self._wakeup.wait(timeout=1.0)
             self._wakeup.clear()
             try:
                 self._drain()
-                if time.monotonic() >= next_health_monotonic:
-                    next_health_monotonic = time.monotonic() + self._health_interval_seconds
-                    self.publish_health(self.health())
             except OutboxError as error:
                 self._record_error(str(error))
                 self._stopping.wait(self._reconnect_minimum_seconds)

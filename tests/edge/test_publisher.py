@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -25,7 +26,7 @@ from edge.interval_merge import covered_starts
 from edge.messages import CameraHealth, CameraStatus, CountInterval
 from edge.mqtt_connection import MqttConfigError
 from edge.outbox import Outbox
-from edge.publisher import MqttPublisher, PipelineHealth
+from edge.publisher import MqttPublisher
 from footfall.local_services import LocalService, free_port, mosquitto
 from tests.edge.test_outbox import make_interval
 
@@ -125,8 +126,6 @@ def make_publisher(tmp_path: Path) -> Iterator[Callable[..., MqttPublisher]]:
         port: int,
         outbox: Outbox | None = None,
         config: dict[str, object] | None = None,
-        health_source: Callable[[], PipelineHealth] | None = None,
-        health_interval_seconds: float = 30.0,
     ) -> MqttPublisher:
         publisher = MqttPublisher(
             MqttConfig.model_validate({"port": port, "keepalive_seconds": 5, **(config or {})}),
@@ -134,8 +133,6 @@ def make_publisher(tmp_path: Path) -> Iterator[Callable[..., MqttPublisher]]:
             CAMERA,
             outbox or Outbox(tmp_path / f"outbox-{len(started)}.sqlite3", 1 << 20),
             software_version="0.1.0",
-            health_source=health_source,
-            health_interval_seconds=health_interval_seconds,
         )
         publisher.start()
         started.append(publisher)
@@ -179,27 +176,35 @@ def test_intervals_arrive_in_order_exactly_once_with_retained_status(
     collector.close()
 
 
-def test_health_is_published_every_interval_with_outbox_figures(
+def test_health_carries_the_outbox_figures(
     mosquitto_server: LocalService, make_publisher: Callable[..., MqttPublisher]
 ) -> None:
     collector = Collector(mosquitto_server.port)
-    pipeline = PipelineHealth(
-        "streaming", frames_per_second=12.5, frames_processed=900, frames_dropped=3
-    )
-    publisher = make_publisher(
-        mosquitto_server.port, health_source=lambda: pipeline, health_interval_seconds=1.0
-    )
+    publisher = make_publisher(mosquitto_server.port)
     publisher.submit_interval(make_interval(0))
     assert publisher.flush(5)
-    assert collector.wait_until(lambda: len(collector.payloads("/health")) >= 2, 5)
-    health = CameraHealth.model_validate_json(collector.payloads("/health")[-1])
-    assert (health.source_state, health.frames_per_second, health.frames_dropped) == (
-        "streaming",
-        12.5,
-        3,
+    health = CameraHealth(
+        store_id=STORE,
+        camera_id=CAMERA,
+        time_utc=datetime.now(UTC),
+        source_state="streaming",
+        frames_per_second=12.5,
+        frames_processed=900,
+        frames_dropped=3,
+        detector_milliseconds=41.0,
+        outbox_depth=publisher.status().outbox_depth,
+        outbox_bytes=0,
+        last_publish_utc=publisher.last_acknowledged_utc,
+        software_version="0.1.0",
     )
-    assert health.outbox_depth == 0
-    assert health.last_publish_utc is not None
+    assert publisher.publish_health(health)
+    assert collector.wait_until(lambda: len(collector.payloads("/health")) == 1, 5)
+    received = CameraHealth.model_validate_json(collector.payloads("/health")[0])
+    assert received == health
+    assert received.outbox_depth == 0
+    assert received.last_publish_utc is not None
+    with pytest.raises(ValueError, match="health of store-1/aisle given to the publisher"):
+        publisher.publish_health(health.model_copy(update={"camera_id": "aisle"}))
     collector.close()
 
 
