@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 
 from aggregator.api.app import create_app
 from aggregator.config import AggregatorConfig
+from aggregator.influx import InfluxClient
+from edge.messages import CountInterval, LineCount, counts_topic
 from footfall.local_services import LocalService, free_port
 from tests.aggregator.api.support import Publisher, ServedApi
 
@@ -168,3 +171,61 @@ def test_display_reconnects_after_an_api_restart(
     finally:
         page.close()
         served.stop()
+
+
+def count_interval(sequence: int, entries: int, exits: int) -> CountInterval:
+    """Door-line counts of one minute, the ``sequence``-th minute of the last ten."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10 - sequence)
+    return CountInterval(
+        store_id="shop-1",
+        camera_id="entrance",
+        sequence=sequence,
+        interval_start_utc=start,
+        interval_end_utc=start + timedelta(minutes=1),
+        frames=600,
+        lines={"door": LineCount(entries=entries, exits=exits)},
+        software_version="test",
+        config_fingerprint="0123abcd",
+    )
+
+
+def test_display_follows_edge_counts_through_the_aggregator(
+    browser: Any,
+    display_config: AggregatorConfig,
+    publisher: Publisher,
+    influx: InfluxClient,
+    tmp_path: Path,
+) -> None:
+    from aggregator.service import AggregatorService
+
+    # The business day began 12 h ago, so the last ten minutes all count toward today.
+    reset = (datetime.now(UTC) - timedelta(hours=12)).time().replace(second=0, microsecond=0)
+    data = display_config.model_dump()
+    data.update(influx=influx.settings.model_dump(), spool_path=tmp_path / "spool")
+    data["stores"][0].update(
+        daily_reset_local_time=reset,
+        cameras=[{"id": "entrance", "entrance_lines": ["door"]}],
+    )
+    config = AggregatorConfig.model_validate(data)
+    aggregator = AggregatorService(config, client_id=f"display-test-{time.monotonic_ns()}")
+    aggregator.start()
+    served = ServedApi(create_app(config), free_port())
+    served.start()
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    topic = counts_topic("shop-1", "entrance", config.mqtt.topic_root)
+    try:
+        publisher.publish(topic, count_interval(0, entries=2, exits=0).model_dump_json())
+        page.goto(f"{served.url}/display/shop-1")
+        wait_for_state(page, "welcome", 2, 10)
+        steps = [(1, 3, 1, "wait", 4), (2, 0, 2, "welcome", 2)]
+        for sequence, entries, exits, state, occupancy in steps:
+            message = count_interval(sequence, entries=entries, exits=exits)
+            publisher.publish(topic, message.model_dump_json())
+            seconds = wait_for_state(page, state, occupancy, UPDATE_LIMIT_SECONDS)
+            assert seconds < UPDATE_LIMIT_SECONDS
+            page.screenshot(path=tmp_path / f"aggregated-{sequence}-{state}.png")
+        assert shown(page)["capacity"] == "3"
+    finally:
+        page.close()
+        served.stop()
+        aggregator.stop()
