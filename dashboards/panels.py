@@ -257,7 +257,6 @@ def annotation(name: str, query: str, *, text: str, tags: Sequence[str], colour:
         "textColumn": text,
         "tagsColumn": ",".join(tags),
         "titleColumn": "",
-        "type": "dashboard",
     }
 
 
@@ -273,8 +272,8 @@ def dashboard_json(
     refresh: str,
     timezone: str,
 ) -> Json:
-    """The dashboard as plain JSON data. ``timezone`` is Grafana's display time zone (an IANA
-    name, ``utc`` or ``browser``)."""
+    """The dashboard as plain JSON data. ``timezone`` is Grafana's display time zone: an IANA
+    name, ``browser``, or UTC (written ``utc``, Grafana's spelling)."""
     built = core.Dashboard(
         title=title,
         uid=uid,
@@ -285,7 +284,7 @@ def dashboard_json(
         annotations=core.Annotations(list=list(annotations)),
         time=core.Time(time_from, "now"),
         refresh=refresh,
-        timezone=timezone,
+        timezone="utc" if timezone.upper() == "UTC" else timezone,
         graphTooltip=core.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
         editable=True,
     ).auto_panel_ids()
