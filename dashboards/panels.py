@@ -136,6 +136,7 @@ def stat(
         targets=_targets(targets),
         gridPos=grid,
         format=unit,
+        color={"mode": "thresholds"},
         reduceCalc=reduce,
         graphMode="none",
         colorMode="background",
