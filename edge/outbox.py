@@ -2,33 +2,20 @@
 
 Every interval is committed to SQLite *before* anything is published and leaves the queue
 only after the broker's PUBACK, so a process kill or a power cut loses nothing that
-``append`` returned. One file per device; it may hold several cameras.
+``append`` returned. One file per device; it may hold several cameras. The per-camera next
+sequence number and end of the last interval change in the same transaction as the append,
+so both survive restarts and a sequence number is never reused.
 
-Storage choices:
+SQLite runs in WAL mode with ``synchronous=FULL`` (appends are about one a minute per
+camera and acknowledgements are batched, so an fsync per commit costs nothing that matters,
+while ``NORMAL`` could roll back the last commits on a power cut, the failure an in-store
+device actually sees) and ``locking_mode=EXCLUSIVE`` (a second process on the same file
+fails at once instead of sharing sequence numbers).
 
-* WAL journal with ``synchronous=FULL``: every commit is fsynced. Appends happen once per
-  camera per interval (about one a minute) and acknowledgements are committed in batches,
-  so the cost is negligible, and the failure an in-store device actually sees is a power
-  cut, which ``NORMAL`` would let roll back the last commits.
-* ``locking_mode=EXCLUSIVE``: the process that opens the outbox holds it until it closes
-  it, so a second worker on the same file fails at once with a clear error instead of
-  sharing sequence numbers, and the in-memory byte and in-flight accounting stays exact.
-* Per camera, the next sequence number and the end of the last interval live in the same
-  database and change in the same transaction as the append, so both survive restarts
-  and a sequence number is never reused.
-
-Disk quota (``quota_bytes``, counted as payload bytes plus ``ROW_OVERHEAD_BYTES`` per
-row): when an append would exceed it, the outbox first drops acknowledged intervals it
-keeps for re-sending, then merges the oldest pair of consecutive never-sent intervals of a
-camera into one coarser interval (``edge.interval_merge``: totals stay exact). An interval
-that was ever handed to the broker is never merged: an earlier delivery of it could land
-after the merged one and overwrite it. When nothing can be merged, ``append`` raises
-``OutboxFullError``; no interval is ever dropped silently.
-
-A merged interval gets a new sequence number from the camera's counter, so one sequence
-number always names one payload (a receiver's duplicate cache keyed on the sequence stays
-correct); it keeps the queue position of the older interval, so delivery stays in interval
-order. The sequence numbers it replaces are never sent.
+Quota: see ``Outbox.append`` and docs/transport.md. Merging never touches an interval that
+was ever handed to the broker (an earlier delivery of it could land after the merged one
+and overwrite it); a merged interval gets a new sequence number, so one sequence number
+always names one payload, and keeps the queue position of its older half.
 """
 
 from __future__ import annotations
@@ -325,10 +312,6 @@ class Outbox:
         lost them): no longer in flight, so ``take`` returns them again."""
         with self._lock:
             self._in_flight.get(camera_id, set()).difference_update(sequences)
-
-    def release_all(self, camera_id: str) -> None:
-        with self._lock:
-            self._in_flight.pop(camera_id, None)
 
     def acknowledge(self, camera_id: str, sequences: Iterable[int]) -> int:
         """The broker confirmed these intervals (PUBACK): remove them from the queue (or

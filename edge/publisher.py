@@ -81,6 +81,7 @@ class MqttPublisher:
         outbox: Outbox,
         *,
         software_version: str,
+        client_id: str | None = None,
         session_expiry_seconds: int = 7 * 24 * 3600,
         reconnect_minimum_seconds: int = 1,
         reconnect_maximum_seconds: int = 60,
@@ -96,7 +97,7 @@ class MqttPublisher:
         self.status_topic = status_topic(store_id, camera_id, config.topic_root)
         self._client = build_client(
             config,
-            client_id=config.client_id or client_id_for(store_id, camera_id),
+            client_id=client_id or config.client_id or client_id_for(store_id, camera_id),
             will_topic=self.status_topic,
             will_payload=self._status_payload("offline"),
             reconnect_minimum_seconds=reconnect_minimum_seconds,

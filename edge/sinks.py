@@ -28,8 +28,17 @@ from edge.publisher import MqttPublisher
 logger = logging.getLogger(__name__)
 
 
+def _client_id(config: MqttConfig, camera_id: str, several: bool) -> str | None:
+    if config.client_id is None or not several:
+        return config.client_id
+    return f"{config.client_id}-{camera_id}"
+
+
 class MqttSink:
-    """Intervals of several cameras through the outbox to MQTT, one publisher per camera."""
+    """Intervals of several cameras through the outbox to MQTT, one publisher (and one
+    connection, so each camera has its own Last Will) per camera. A configured
+    ``mqtt.client_id`` becomes ``{client_id}-{camera}`` when there are several cameras:
+    two connections with one client id would keep disconnecting each other."""
 
     def __init__(
         self,
@@ -49,6 +58,7 @@ class MqttSink:
                 camera_id,
                 outbox,
                 software_version=software_version,
+                client_id=_client_id(config, camera_id, several=len(camera_ids) > 1),
                 reconnect_maximum_seconds=reconnect_maximum_seconds,
             )
             for camera_id in camera_ids

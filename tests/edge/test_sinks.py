@@ -3,6 +3,7 @@ against real Mosquitto, and ``JsonLinesSink`` on a real file."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,13 +51,18 @@ def test_mqtt_sink_publishes_every_camera_with_its_own_status(
     collector = Collector(mosquitto_server.port, topic=f"footfall/v1/{STORE}/#")
     outbox = Outbox(tmp_path / "outbox.sqlite3", 1 << 20)
     sink = MqttSink(
-        MqttConfig(port=mosquitto_server.port, keepalive_seconds=5),
+        MqttConfig(port=mosquitto_server.port, keepalive_seconds=5, client_id="shop-device"),
         STORE,
         ["door", "back door"],
         outbox,
         software_version="0.1.0",
     )
     sink.start()
+    assert collector.wait_until(
+        lambda: all(p.status().connected for p in sink.publishers.values()), 5
+    )
+    time.sleep(0.3)  # a client id clash would now be kicking one of them off
+    assert all(p.status().connections == 1 for p in sink.publishers.values())
     for index in range(20):
         for camera_id in ("door", "back door"):
             stored = sink.submit_interval(make_interval(index, camera_id=camera_id, store_id=STORE))
