@@ -38,9 +38,11 @@ def push(url: str, *extra: str, token: str = TOKEN) -> Result:
     return CliRunner().invoke(app, arguments)
 
 
-def test_push_creates_then_updates_without_duplicates(grafana: FakeGrafana) -> None:
-    options = ["--influx-url", "http://influxdb:8086", "--influx-token", INFLUX_TOKEN]
-    first = push(grafana.url, *options)
+INFLUX_OPTIONS = ("--influx-url", "http://influxdb:8086", "--influx-token", INFLUX_TOKEN)
+
+
+def test_first_push_creates_folder_datasource_and_dashboards(grafana: FakeGrafana) -> None:
+    first = push(grafana.url, *INFLUX_OPTIONS)
     assert first.exit_code == 0, first.output
     state = grafana.state
     calls = [(request.method, request.path) for request in state.requests]
@@ -76,9 +78,14 @@ def test_push_creates_then_updates_without_duplicates(grafana: FakeGrafana) -> N
         assert stored["dashboard"] == {**built[uid], "id": None}
     posts = [r.body for r in state.requests if r.path == "/api/dashboards/db" and r.body]
     assert all(body["overwrite"] is True for body in posts)
+    assert all(request.authorization == f"Bearer {TOKEN}" for request in state.requests)
 
+
+def test_second_push_updates_without_duplicates(grafana: FakeGrafana) -> None:
+    assert push(grafana.url, *INFLUX_OPTIONS).exit_code == 0
+    state = grafana.state
     requests_before = len(state.requests)
-    second = push(grafana.url, *options)
+    second = push(grafana.url, *INFLUX_OPTIONS)
     assert second.exit_code == 0, second.output
     again = [(r.method, r.path) for r in state.requests[requests_before:]]
     assert ("POST", "/api/folders") not in again
@@ -87,7 +94,7 @@ def test_push_creates_then_updates_without_duplicates(grafana: FakeGrafana) -> N
     assert (len(state.folders), len(state.datasources), len(state.dashboards)) == (1, 1, 4)
     assert {stored["meta"]["version"] for stored in state.dashboards.values()} == {2}
     assert "folder unchanged; datasource updated" in second.output
-    assert all(request.authorization == f"Bearer {TOKEN}" for request in state.requests)
+    assert all(f"dashboard {uid} updated" in second.output for uid in DASHBOARD_UIDS)
 
 
 def test_push_renames_a_folder_with_the_same_uid(grafana: FakeGrafana) -> None:
