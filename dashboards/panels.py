@@ -156,10 +156,12 @@ def table(
     descending: bool = True,
     renamed: dict[str, str] | None = None,
     hidden: Sequence[str] = (),
+    row_link: tuple[str, str] | None = None,
 ) -> core.Table:
     """A table of table-format queries, sorted by a column (Grafana sorts: InfluxQL orders
     by time only). ``renamed`` and ``hidden`` apply Grafana's ``organize`` transformation;
-    ``sort_by`` names the column after renaming."""
+    ``sort_by`` names the column after renaming. ``row_link`` is a (title, URL) data link on
+    every cell; the URL may use the row's values as ``${__data.fields.<column>}``."""
     transformations: list[Json] = []
     if renamed or hidden:
         transformations.append(
@@ -181,7 +183,15 @@ def table(
         sortBy=order,
         transformations=transformations,
         thresholds=_steps(BASE_THRESHOLD),
+        extraJson=_links(row_link),
     )
+
+
+def _links(row_link: tuple[str, str] | None) -> Json | None:
+    if row_link is None:
+        return None
+    title, url = row_link
+    return {"fieldConfig": {"defaults": {"links": [{"title": title, "url": url}]}}}
 
 
 def bar_chart(

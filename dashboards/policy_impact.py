@@ -158,25 +158,27 @@ def _table_panels(layout: Layout) -> list[core.Panel]:
             )
         ],
         layout.place(12, 8),
-        description="All stores' policy changes, latest effective date first.",
+        description="All stores' policy changes, latest effective date first; click a row "
+        "to see the visits around that change.",
         sort_by="effective_date",
         hidden=("Time",),
+        row_link=(
+            "Visits around this change",
+            f"/d/{UID}/?var-store=${{__data.fields.store}}"
+            "&var-policy=${__data.fields.policy}&${window_days:queryparam}",
+        ),
     )
-    context = time_series(
+    return [effects, changes]
+
+
+def _context_panel(layout: Layout) -> core.Panel:
+    return time_series(
         "Visits per day",
-        [
-            Target(
-                f'SELECT sum("entries") FROM "{influxql.LINE_COUNTS}" '
-                f"WHERE {influxql.visits_filter()} AND $timeFilter "
-                f"GROUP BY time(1d) fill(0) {influxql.store_timezone()}",
-                alias="$store",
-            )
-        ],
+        [Target(daily_visits("$timeFilter"), alias="$store")],
         layout.place(24, 8),
         description="Daily visits of the store over the dashboard's range, policy changes marked.",
         bars=True,
     )
-    return [effects, changes, context]
 
 
 def build(timezone: str) -> Json:
@@ -186,7 +188,7 @@ def build(timezone: str) -> Json:
         uid=UID,
         title="Footfall · Policy impact",
         description=__doc__ or "",
-        panels=[*_window_panels(layout), *_table_panels(layout)],
+        panels=[*_window_panels(layout), *_table_panels(layout), _context_panel(layout)],
         variables=[
             query_variable("store", "Store", influxql.tag_values(changes, "store"), multi=False),
             query_variable(

@@ -125,3 +125,27 @@ def test_daily_context_and_annotation(results: list[QueryResult]) -> None:
     assert {moment.date(): visits for moment, visits in daily.items()} == expected_daily("north")
     (annotations,) = find_result(results, "Policy changes", "").series
     assert [row[0] for row in annotations.values] == ["2024-01-22T05:00:00Z"]
+
+
+def test_each_registered_change_links_to_its_own_window(
+    seeded_influx: InfluxClient, policy: Json, results: list[QueryResult]
+) -> None:
+    """Following a row's data link selects that store and policy; the hidden variables then
+    anchor the windows on that row's effective date."""
+    title = "Registered policy changes"
+    panel = next(p for p in iter_panels(policy) if p["title"] == title)
+    (link,) = panel["fieldConfig"]["defaults"]["links"]
+    for row in table_rows(find_result(results, title).series, panel):
+        url = (
+            link["url"]
+            .replace("${__data.fields.store}", row["store"])
+            .replace("${__data.fields.policy}", row["policy"])
+            .replace("${window_days:queryparam}", "var-window_days=14")
+        )
+        assert url == (
+            f"/d/footfall-policy-impact/?var-store={row['store']}"
+            f"&var-policy={row['policy']}&var-window_days=14"
+        )
+        chosen: dict[str, Selection] = {"store": [row["store"]], "policy": [row["policy"]]}
+        followed = run_dashboard(seeded_influx, policy, SIX_WEEKS, chosen)
+        assert only_value(find_result(followed, "effective_date", "")) == row["effective_date"]
