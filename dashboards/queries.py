@@ -214,3 +214,9 @@ def find_result(results: Sequence[QueryResult], title: str, reference: str = "A"
             return result
     known = sorted({(result.query.title, result.query.reference) for result in results})
     raise KeyError(f"no query {title!r}/{reference!r}; queries: {known}")
+
+
+def queries_without_data(results: Sequence[QueryResult]) -> list[DashboardQuery]:
+    """The queries that returned no series: on data that should fill every panel (a seeded
+    database, an end-to-end run) this list is empty."""
+    return [result.query for result in results if not result.series]
