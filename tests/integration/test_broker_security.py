@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,46 @@ def test_api_login_is_read_only(login: Any) -> None:
     api.wait_for("footfall/v1/shop-a/occupancy", b"12")
     aggregator.wait_for("footfall/v1/shop-a/occupancy", b"12")
     assert aggregator.received == [("footfall/v1/shop-a/occupancy", b"12")]
+
+
+def test_http_api_reads_live_occupancy_with_its_own_login(login: Any, broker: Broker) -> None:
+    from fastapi.testclient import TestClient
+
+    from aggregator.api.app import create_app
+    from aggregator.config import AggregatorConfig
+    from edge.messages import StoreOccupancy
+
+    occupancy = StoreOccupancy(
+        store_id="shop-a",
+        time_utc=datetime.now(UTC),
+        business_day="2030-01-01",
+        occupancy=17,
+        entries_today=40,
+        exits_today=23,
+        capacity=20,
+    )
+    aggregator = login.as_user(AGGREGATOR_USER)
+    topic = "footfall/v1/shop-a/occupancy"
+    aggregator.client.publish(topic, occupancy.model_dump_json(), qos=1, retain=True)
+    config = AggregatorConfig.model_validate(
+        {
+            "mqtt": {
+                "port": broker.service.port,
+                "username": API_USER,
+                "password": broker.passwords[API_USER],
+            },
+            "stores": [{"id": "shop-a"}],
+        }
+    )
+    try:
+        with TestClient(create_app(config)) as client:
+            deadline = time.monotonic() + 5
+            response = client.get("/stores/shop-a/occupancy")
+            while response.status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.05)
+                response = client.get("/stores/shop-a/occupancy")
+            assert response.status_code == 200, response.text
+            assert (response.json()["occupancy"], response.json()["entries_today"]) == (17, 40)
+            assert client.get("/health").json()["mqtt_connected"] is True
+    finally:
+        aggregator.client.publish(topic, b"", qos=1, retain=True)  # clear it for other tests
