@@ -47,7 +47,8 @@ def _organize(row: Row, options: Json) -> Row:
 
 
 def joined_by_row_index(per_query: Sequence[Sequence[Series]]) -> list[list[Any]]:
-    """Grafana's "row index" field added to each query's frame and an outer join on it:
+    """Grafana's "row index" field added to each query's frame separately (``calculateField``
+    with ``timeSeries: false``) and an outer join on it:
     row n holds the n-th value of every query (None where a query has fewer rows). Each query
     must return one series (one frame), as the overlay panel's queries do."""
     columns: list[list[Any]] = []

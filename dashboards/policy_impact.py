@@ -53,6 +53,7 @@ INDEX_AND_JOIN: tuple[Json, ...] = (
             "alias": "day",
             "index": {"asPercentile": False},
             "replaceFields": False,
+            "timeSeries": False,
         },
     },
     {"id": "joinByField", "options": {"byField": "day", "mode": "outer"}},
@@ -64,7 +65,9 @@ INDEX_AND_JOIN: tuple[Json, ...] = (
         },
     },
 )
-"""Row index per query result ("day" of its window), outer join on it, index as category."""
+"""Row index per query result ("day" of its window), outer join on it, index as category.
+``timeSeries: false`` keeps the two results apart: otherwise Grafana first joins them on time,
+and the index would count across both windows."""
 
 
 def daily_visits(window: str, name: str = "visits", fill: str = "0") -> str:
