@@ -6,9 +6,8 @@ InfluxDB's ``tz()`` grouping.
 Six weeks (Monday 2024-01-01 to Sunday 2024-02-11, no daylight-saving change in New York) of
 counts for two stores, a policy change at "north" from 2024-01-22 (open until 21:00 instead of
 18:00, so evening hours fall on the next UTC day, and 2 more entries per interval per entrance
-line), live occupancy for four stores on the last day and an hour of
-edge health for three cameras. Reusable by other tests: ``seed(client)``, then the
-``expected_*`` functions.
+line), live occupancy for four stores on the last day and an hour of edge health for three
+cameras. Reusable by other tests: ``seed(client)``, then the ``expected_*`` functions.
 """
 
 from __future__ import annotations
