@@ -141,13 +141,15 @@ def _table_panels(layout: Layout) -> list[core.Panel]:
                 'SELECT last("effect_pct") AS "effect_pct", last("ci_low_pct") AS "ci_low_pct", '
                 'last("ci_high_pct") AS "ci_high_pct" '
                 f'FROM "{influxql.POLICY_EFFECTS}" WHERE {influxql.matches("store", "store")} '
-                'GROUP BY "policy", "method"',
+                f"""OR ("store" = 'pooled' AND {influxql.matches("policy", "policy")}) """
+                'GROUP BY "store", "policy", "method"',
                 table=True,
             )
         ],
         layout.place(12, 8),
         description="Effect on visits in percent with its confidence interval, per policy of "
-        "the store and estimation method, as last stored by the aggregator.",
+        "the store and estimation method, and the selected policy's estimate pooled over its "
+        "stores, as last stored by the aggregator.",
         sort_by="effect_pct",
         hidden=("Time",),
     )

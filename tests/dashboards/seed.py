@@ -141,6 +141,8 @@ POLICY_EFFECTS_SEEDED = {
     ("evening-opening", "north", "its"): (12.5, 8.0, 17.0),
     ("evening-opening", "north", "did"): (10.0, 4.0, 16.0),
     ("queue-rule", "south", "its"): (-3.0, -9.0, 3.0),
+    ("evening-opening", "pooled", "did"): (11.0, 6.0, 16.0),
+    ("queue-rule", "pooled", "its"): (-2.0, -7.0, 3.0),
 }
 EFFECTS_TIME = datetime(2024, 2, 10, 12, tzinfo=UTC)
 

@@ -105,9 +105,13 @@ def test_effect_estimates_and_registered_changes(results: list[QueryResult], pol
         find_result(results, "Effect estimates").series, panels["Effect estimates"]
     )
     assert [
-        (row["policy"], row["method"], row["effect_pct"], row["ci_low_pct"], row["ci_high_pct"])
+        (row["store"], row["policy"], row["method"], row["effect_pct"], row["ci_low_pct"])
         for row in effects
-    ] == [("evening-opening", "its", 12.5, 8.0, 17.0), ("evening-opening", "did", 10.0, 4.0, 16.0)]
+    ] == [
+        ("north", "evening-opening", "its", 12.5, 8.0),
+        ("pooled", "evening-opening", "did", 11.0, 6.0),
+        ("north", "evening-opening", "did", 10.0, 4.0),
+    ], "the pooled estimate of another policy (queue-rule) is left out"
 
     title = "Registered policy changes"
     changes = table_rows(find_result(results, title).series, panels[title])
