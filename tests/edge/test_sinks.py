@@ -15,8 +15,8 @@ from edge.messages import CameraHealth, CameraStatus, CountInterval
 from edge.outbox import Outbox, OutboxError
 from edge.sinks import JsonLinesSink, MqttSink, open_sink
 from footfall.local_services import LocalService
+from tests.edge.mqtt_support import Collector
 from tests.edge.test_outbox import EPOCH, make_interval
-from tests.edge.test_publisher import Collector
 
 if TYPE_CHECKING:
     from edge.worker import IntervalSink

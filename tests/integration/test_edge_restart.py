@@ -23,8 +23,8 @@ from edge.messages import CameraStatus
 from edge.outbox import Outbox
 from edge.publisher import MqttPublisher
 from footfall.local_services import LocalService
+from tests.edge.mqtt_support import Collector
 from tests.edge.test_outbox import EPOCH, make_interval
-from tests.edge.test_publisher import Collector
 
 pytestmark = pytest.mark.integration
 
@@ -95,22 +95,29 @@ def wait_for(condition: Callable[[], bool], timeout_seconds: float, what: str) -
         time.sleep(0.01)
 
 
+def run_and_kill(outbox_path: Path, broker: LocalService) -> set[int]:
+    """The first run: after ``STALL_AFTER_INTERVALS`` the broker is paused (PUBACKs stop,
+    so the next intervals stay in flight); after ``KILL_AFTER_INTERVALS`` the child gets
+    SIGKILL. Returns the sequence numbers it reported as stored."""
+    first_run, first_lines = start_child(outbox_path, broker.port)
+    wait_for(lambda: len(first_lines) >= STALL_AFTER_INTERVALS, 30, "the first run to submit")
+    broker.pause()
+    try:
+        wait_for(lambda: len(first_lines) >= KILL_AFTER_INTERVALS, 30, "more submits")
+        os.kill(first_run.pid, signal.SIGKILL)
+        first_run.wait(10)
+    finally:
+        broker.resume()
+    return {int(line.split()[0]) for line in first_lines}
+
+
 def test_publisher_killed_mid_stream_and_restarted_loses_nothing(
     tmp_path: Path, mosquitto_server: LocalService
 ) -> None:
     outbox_path = tmp_path / "outbox.sqlite3"
     collector = Collector(mosquitto_server.port, topic=f"footfall/v1/{STORE}/#")
 
-    first_run, first_lines = start_child(outbox_path, mosquitto_server.port)
-    wait_for(lambda: len(first_lines) >= STALL_AFTER_INTERVALS, 30, "the first run to submit")
-    mosquitto_server.pause()  # PUBACKs stop: the next intervals stay in flight
-    try:
-        wait_for(lambda: len(first_lines) >= KILL_AFTER_INTERVALS, 30, "more submits")
-        os.kill(first_run.pid, signal.SIGKILL)
-        first_run.wait(10)
-    finally:
-        mosquitto_server.resume()
-    printed = {int(line.split()[0]) for line in first_lines}
+    printed = run_and_kill(outbox_path, mosquitto_server)
 
     # The Last Will marks the camera offline as soon as the broker sees the socket close.
     wait_for(
