@@ -50,6 +50,8 @@ class MqttSink:
         software_version: str,
         reconnect_maximum_seconds: int = 60,
     ) -> None:
+        if not camera_ids or len(set(camera_ids)) != len(camera_ids):
+            raise ValueError(f"camera ids must be unique and at least one, got {camera_ids}")
         self.outbox = outbox
         self.publishers = {
             camera_id: MqttPublisher(
