@@ -7,6 +7,7 @@ services from ``deploy/`` instead.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -113,8 +114,12 @@ def mosquitto(directory: Path, port: int | None = None, extra_config: str = "") 
     config = directory / "mosquitto.conf"
     listener = f"listener {port} 127.0.0.1\n"
     body = extra_config if extra_config else "allow_anonymous true\n"
+    # Started as root, Mosquitto drops to the 'mosquitto' user, which cannot write into a
+    # private temp dir: persistence would silently do nothing. Stay root for throw-away brokers.
+    user = "user root\n" if os.geteuid() == 0 else ""
     config.write_text(
         listener
+        + user
         + body
         + f"persistence true\npersistence_location {directory}/\n"
         + "max_queued_messages 1000000\nmax_inflight_messages 0\n"
