@@ -255,3 +255,54 @@ def export_command(
         f"[green]{state}[/] {result.exported.model_file} ({metadata.format}, "
         f"input {metadata.shape_label()}, imgsz {metadata.imgsz}, task {metadata.task})"
     )
+
+
+@app.command("run")
+def run_command(
+    config: Path = typer.Option(..., "--config", "-c", help="Edge YAML config"),
+    stop_timeout: float = typer.Option(
+        30.0, "--stop-timeout", help="Seconds to wait at shutdown for the broker to take the rest"
+    ),
+) -> None:
+    """The long-running worker: counts every configured camera and publishes intervals (MQTT
+    when configured, else JSON lines to output_path). Stops on SIGTERM/SIGINT after closing
+    the open intervals; recorded sources stop at their end."""
+    import logging
+    import signal
+
+    from edge.outbox import OutboxError
+    from edge.sinks import open_sink
+    from edge.worker import EdgeWorker
+    from footfall import __version__
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        edge_config = load_config(config)
+        sink = open_sink(edge_config, __version__)
+    except (ConfigError, OutboxError) as error:
+        raise fail(str(error)) from None
+    try:
+        worker = EdgeWorker(edge_config, sink)
+    except (ConfigError, SourceError, ModelNotFoundError, ValueError) as error:
+        sink.stop(1.0)
+        raise fail(str(error)) from None
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: worker.stop())
+    sink.start()
+    console.print(
+        f"[green]running[/] store {edge_config.store_id}: "
+        + ", ".join(f"{runtime.config.id} <- {runtime.config.source.uri}" for runtime in worker.cameras)
+    )
+    try:
+        worker.run()
+    except (SourceError, OutboxError) as error:
+        sink.stop(stop_timeout)
+        raise fail(str(error)) from None
+    delivered = sink.stop(stop_timeout)
+    totals = {
+        runtime.config.id: {line: vars(counts) for line, counts in runtime.counter.totals.items()}
+        for runtime in worker.cameras
+    }
+    console.print(f"stopped; totals {json.dumps(totals)}; all delivered: {delivered}")
+    if not delivered:
+        console.print(f"undelivered intervals stay in the outbox {edge_config.outbox.path}")
