@@ -5,16 +5,21 @@ Every count point is keyed on (measurement, store, camera, line|zone, interval s
 redelivered or replayed message overwrites itself instead of adding: at-least-once delivery
 becomes exactly-once totals without a deduplication database.
 
-| measurement       | tags                                  | fields |
-|-------------------|---------------------------------------|--------|
-| line_counts       | store, camera, line, entrance (true/false) | entries i, exits i, interval_seconds f |
-| zone_occupancy    | store, camera, zone                   | mean f, max i, interval_seconds f |
-| camera_intervals  | store, camera                         | frames i, sequence i, interval_seconds f, software_version s, config_fingerprint s |
-| store_occupancy   | store                                 | occupancy i, entries_today i, exits_today i, capacity i, over_capacity b, drift i, reset_residual i |
-| edge_health       | store, camera                         | frames_per_second f, frames_processed i, frames_dropped i, detector_milliseconds f, outbox_depth i, outbox_bytes i, seconds_since_publish f, source_state s |
-| edge_status       | store, camera                         | online b, state s |
-| policy_changes    | policy, store                         | description s, effective_date s, timezone s, removed b |
-| policy_effects    | policy, store, method                 | effect_pct f, ci_low_pct f, ci_high_pct f |
+- ``line_counts`` — tags store, camera, line, entrance ("true"/"false");
+  fields entries i, exits i, interval_seconds f
+- ``zone_occupancy`` — tags store, camera, zone; fields mean f, max i, interval_seconds f
+- ``camera_intervals`` — tags store, camera; fields frames i, sequence i,
+  interval_seconds f, software_version s, config_fingerprint s
+- ``store_occupancy`` — tag store; fields occupancy i, entries_today i, exits_today i,
+  capacity i, over_capacity b, drift i, reset_residual i
+- ``edge_health`` — tags store, camera; fields frames_per_second f, frames_processed i,
+  frames_dropped i, detector_milliseconds f, outbox_depth i, outbox_bytes i,
+  seconds_since_publish f, source_state s
+- ``edge_status`` — tags store, camera; fields online b, state s
+- ``policy_changes`` — tags policy, store; fields description s, effective_date s,
+  timezone s, removed b
+- ``policy_effects`` — tags policy, store, method; fields effect_pct f, ci_low_pct f,
+  ci_high_pct f
 
 Times are the interval start (counts), the change time (occupancy, status, health) or the
 store-local midnight of the effective date (policies).
@@ -65,7 +70,9 @@ def interval_points(message: CountInterval, entrance_lines: set[str] | None) -> 
         )
         for replaced in message.merged_starts_utc[1:]:
             points.append(
-                Point(LINE_COUNTS, tags, {"entries": 0, "exits": 0, "interval_seconds": 0.0}, replaced)
+                Point(
+                    LINE_COUNTS, tags, {"entries": 0, "exits": 0, "interval_seconds": 0.0}, replaced
+                )
             )
     for zone_id, zone in message.zones.items():
         tags = {"store": store, "camera": camera, "zone": zone_id}

@@ -18,7 +18,9 @@ def parse_line_option(text: str) -> dict[str, object]:
     """``NAME=x1,y1,x2,y2@ix,iy`` → a line config mapping."""
     match = LINE_PATTERN.match(text.replace(" ", ""))
     if match is None:
-        raise ConfigError(f"--line {text!r}: expected NAME=x1,y1,x2,y2@ix,iy (e.g. door=384,150,384,576@100,363)")
+        raise ConfigError(
+            f"--line {text!r}: expected NAME=x1,y1,x2,y2@ix,iy (e.g. door=384,150,384,576@100,363)"
+        )
     value = {key: float(number) for key, number in match.groupdict().items() if key != "name"}
     return {
         "id": match["name"],
@@ -54,5 +56,7 @@ def build_config(
     camera["source"]["uri"] = video
     if fps is not None:
         camera["source"]["fps"] = fps
-    camera["lines"] = list(camera.get("lines", [])) + [parse_line_option(text) for text in line_options]
+    camera["lines"] = list(camera.get("lines", [])) + [
+        parse_line_option(text) for text in line_options
+    ]
     return parse_config(data, origin=str(config_path or "--line options")), camera["id"]

@@ -40,7 +40,8 @@ class CameraCounter:
 
     def __post_init__(self) -> None:
         self._lines = [
-            LineCounter(line.id, line.geometry(), self.counting.margin_px) for line in self.camera.lines
+            LineCounter(line.id, line.geometry(), self.counting.margin_px)
+            for line in self.camera.lines
         ]
         self._zones = [ZoneCounter(zone.id, zone.geometry()) for zone in self.camera.zones]
         self._intervals = IntervalAccumulator(

@@ -74,7 +74,12 @@ def _write_per_frame(report: ReplayReport, path: Path) -> None:
         writer.writerow(["frame", "people", "tracked", *zone_ids])
         for record in report.per_frame:
             writer.writerow(
-                [record.frame, record.detected, record.tracked, *(record.zones[z] for z in zone_ids)]
+                [
+                    record.frame,
+                    record.detected,
+                    record.tracked,
+                    *(record.zones[z] for z in zone_ids),
+                ]
             )
 
 
@@ -104,7 +109,9 @@ def replay_command(
         report.write_text(json.dumps(summary, indent=2) + "\n")
     if per_frame is not None:
         _write_per_frame(result, per_frame)
-    table = Table(title=f"{video}: {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)")
+    table = Table(
+        title=f"{video}: {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
+    )
     table.add_column("line")
     table.add_column("in", justify="right")
     table.add_column("out", justify="right")
@@ -147,10 +154,24 @@ def audit_command(
             ("out", line_audit.true_exits, line_audit.counted_exits),
         ):
             accuracy = LineAudit.accuracy_percent(true, counted)
-            rows.append({"line": line_audit.line_id, "direction": direction, "true": true,
-                         "counted": counted, "error": counted - true, "accuracy_percent": accuracy})
-            table.add_row(line_audit.line_id, direction, str(true), str(counted),
-                          f"{counted - true:+d}", f"{accuracy:.1f}")
+            rows.append(
+                {
+                    "line": line_audit.line_id,
+                    "direction": direction,
+                    "true": true,
+                    "counted": counted,
+                    "error": counted - true,
+                    "accuracy_percent": accuracy,
+                }
+            )
+            table.add_row(
+                line_audit.line_id,
+                direction,
+                str(true),
+                str(counted),
+                f"{counted - true:+d}",
+                f"{accuracy:.1f}",
+            )
     Console().print(table)
     Console().print(
         f"people per frame: true mean {outcome.true_people_mean:.2f}, "
@@ -158,12 +179,22 @@ def audit_command(
         f"{result.fps:.2f} fps"
     )
     if report is not None:
-        report.write_text(json.dumps({
-            "lines": rows, "frames": outcome.frames, "people_mae": round(outcome.people_mae, 4),
-            "tracked_people_mae": round(outcome.tracked_people_mae, 4),
-            "true_people_mean": round(outcome.true_people_mean, 4), "fps": round(result.fps, 3),
-            "detector": result.detector, "tracker": result.tracker,
-        }, indent=2) + "\n")
+        report.write_text(
+            json.dumps(
+                {
+                    "lines": rows,
+                    "frames": outcome.frames,
+                    "people_mae": round(outcome.people_mae, 4),
+                    "tracked_people_mae": round(outcome.tracked_people_mae, 4),
+                    "true_people_mean": round(outcome.true_people_mean, 4),
+                    "fps": round(result.fps, 3),
+                    "detector": result.detector,
+                    "tracker": result.tracker,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 @app.command("preview")
@@ -275,7 +306,9 @@ def run_command(
     from edge.worker import EdgeWorker
     from footfall import __version__
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         edge_config = load_config(config)
         sink = open_sink(edge_config, __version__)
@@ -291,7 +324,9 @@ def run_command(
     sink.start()
     console.print(
         f"[green]running[/] store {edge_config.store_id}: "
-        + ", ".join(f"{runtime.config.id} <- {runtime.config.source.uri}" for runtime in worker.cameras)
+        + ", ".join(
+            f"{runtime.config.id} <- {runtime.config.source.uri}" for runtime in worker.cameras
+        )
     )
     try:
         worker.run()

@@ -184,7 +184,9 @@ class MqttConfig(Section):
     @classmethod
     def _topic_root(cls, value: str) -> str:
         if not value or any(character in value for character in "#+") or value.endswith("/"):
-            raise ValueError(f"topic_root {value!r} must be a topic without wildcards or a trailing /")
+            raise ValueError(
+                f"topic_root {value!r} must be a topic without wildcards or a trailing /"
+            )
         return value
 
 
@@ -258,7 +260,9 @@ def describe_errors(error: ValidationError) -> str:
 
 def parse_config(data: Any, origin: str = "config") -> EdgeConfig:
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{origin}: expected a mapping at the top level, got {type(data).__name__}"
+        )
     try:
         return EdgeConfig.model_validate(data)
     except ValidationError as error:

@@ -65,7 +65,9 @@ class LineCounter:
         if len(track_ids) == 0:
             return []
         distances = self.line.signed_distance(points)
-        sides = np.where(distances > self.margin_px, 1, np.where(distances < -self.margin_px, -1, 0))
+        sides = np.where(
+            distances > self.margin_px, 1, np.where(distances < -self.margin_px, -1, 0)
+        )
         crossings: list[Crossing] = []
         for track_id, side, point in zip(track_ids.tolist(), sides.tolist(), points, strict=True):
             if side == 0:

@@ -91,6 +91,8 @@ def reference_points(
     weights = confident.astype(np.float64)
     total = weights.sum(axis=1)
     has_ankle = total > 0
-    mean_ankle = (ankles[:, :, :2] * weights[:, :, None]).sum(axis=1) / np.maximum(total, 1)[:, None]
+    mean_ankle = (ankles[:, :, :2] * weights[:, :, None]).sum(axis=1) / np.maximum(total, 1)[
+        :, None
+    ]
     points[has_ankle] = mean_ankle[has_ankle]
     return points

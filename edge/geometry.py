@@ -29,7 +29,9 @@ class DirectedLine:
             raise ValueError(f"line {self.start}->{self.end} is shorter than 1 px")
         inside_offset = self._raw_distance(np.array([self.inside], dtype=np.float64))[0]
         if abs(inside_offset) < 1.0:
-            raise ValueError(f"inside point {self.inside} lies on the line {self.start}->{self.end}")
+            raise ValueError(
+                f"inside point {self.inside} lies on the line {self.start}->{self.end}"
+            )
 
     @property
     def length(self) -> float:
@@ -50,7 +52,8 @@ class DirectedLine:
         direction = np.array(self.end, dtype=np.float64) - np.array(self.start, dtype=np.float64)
         offsets = points - np.array(self.start, dtype=np.float64)
         cross = direction[0] * offsets[:, 1] - direction[1] * offsets[:, 0]
-        return cross / float(np.hypot(direction[0], direction[1]))
+        result: FloatArray = cross / float(np.hypot(direction[0], direction[1]))
+        return result
 
     def signed_distance(self, points: FloatArray) -> FloatArray:
         """Distance in px of each point (N×2) from the infinite line; positive = inside."""

@@ -58,7 +58,9 @@ class IntervalAccumulator:
         self._last_frame_seconds = -math.inf
 
     def _open(self, timestamp_seconds: float) -> None:
-        aligned_start = math.floor(timestamp_seconds / self.interval_seconds) * self.interval_seconds
+        aligned_start = (
+            math.floor(timestamp_seconds / self.interval_seconds) * self.interval_seconds
+        )
         start = max(aligned_start, self._not_before)
         end = aligned_start + self.interval_seconds
         self._current = IntervalTotals(

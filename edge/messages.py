@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 TOPIC_ROOT = "footfall/v1"
 
 # Identifiers become MQTT topic levels and InfluxDB tag values: forbid MQTT wildcards and

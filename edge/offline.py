@@ -29,7 +29,7 @@ def disable_ultralytics_sync() -> None:
     from ultralytics.utils import SETTINGS
 
     if SETTINGS.get("sync", True):
-        SETTINGS.update({"sync": False})
+        SETTINGS.update({"sync": False})  # type: ignore[no-untyped-call]
 
 
 def bundled_weights() -> Path:

@@ -100,7 +100,9 @@ def replay(
     camera = config.camera(camera_id)
     source = RecordedSource(camera.source)
     detector = detector or create_detector(config.detector)
-    tracker = tracker or create_tracker(config.tracker, source.frames_per_second / camera.source.stride)
+    tracker = tracker or create_tracker(
+        config.tracker, source.frames_per_second / camera.source.stride
+    )
     counter = CameraCounter(camera, config.counting)
     report = ReplayReport(detector=detector.name, tracker=tracker.name)
     total = source.frame_count // camera.source.stride if source.frame_count else 0

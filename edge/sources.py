@@ -186,7 +186,7 @@ class RecordedSource:
             self.decode_seconds += time.perf_counter() - started
             if image is None:
                 raise SourceError(f"cannot decode image {image_path}")
-            yield index, image
+            yield index, image.astype(np.uint8, copy=False)
 
     def __iter__(self) -> Iterator[SourceFrame]:
         self._reader.start()

@@ -92,7 +92,7 @@ class UltralyticsTracker:
         if config.kind is TrackerKind.BOTSORT:
             self._tracker: Any = BOTSORT(arguments)
         else:
-            self._tracker = BYTETracker(arguments)
+            self._tracker = BYTETracker(arguments)  # type: ignore[no-untyped-call]
         self._alive: set[int] = set()
 
     def update(self, people: People, timestamp_seconds: float) -> TrackUpdate:
@@ -122,7 +122,9 @@ class TrackersByteTrack:
         from trackers import ByteTrackTracker
 
         if config.kind is not TrackerKind.BYTETRACK:
-            raise ValueError(f"tracker.kind {config.kind.value!r} needs implementation 'ultralytics'")
+            raise ValueError(
+                f"tracker.kind {config.kind.value!r} needs implementation 'ultralytics'"
+            )
         self._supervision = supervision
         # trackers counts its lost-track buffer in 30 fps frames; ours is in source frames.
         self._tracker = ByteTrackTracker(
@@ -143,9 +145,10 @@ class TrackersByteTrack:
         )
         detections.data["index"] = np.arange(len(people))
         result = self._tracker.update(detections, timestamp=timestamp_seconds)
-        confirmed = result.tracker_id >= 0 if result.tracker_id is not None else np.zeros(0, bool)
+        tracker_ids = result.tracker_id if result.tracker_id is not None else np.zeros(0, int)
+        confirmed = tracker_ids >= 0
         indices = result.data["index"][confirmed] if len(result) else np.zeros(0)
-        ids = result.tracker_id[confirmed] if len(result) else np.zeros(0)
+        ids = tracker_ids[confirmed] if len(result) else np.zeros(0)
         alive = {int(track.tracker_id) for track in self._tracker.tracks if track.tracker_id >= 0}
         retired = sorted(self._alive - alive)
         self._alive = alive

@@ -37,6 +37,10 @@ def _register() -> None:
 
     app.add_typer(deploy_app, name="deploy", help="Deployment: MQTT credentials and ACLs.")
 
+    from aggregator.cli import app as aggregator_app
+
+    app.add_typer(aggregator_app, name="aggregator", help="MQTT to InfluxDB; occupancy.")
+
     from dashboards.cli import app as dashboards_app
 
     app.add_typer(dashboards_app, name="dashboards", help="Grafana dashboards: build and push.")

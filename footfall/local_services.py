@@ -42,7 +42,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, log: 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServiceError(f"{name} exited with {process.returncode}: {log.read_text()[-2000:]}")
+            raise ServiceError(
+                f"{name} exited with {process.returncode}: {log.read_text()[-2000:]}"
+            )
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
@@ -116,7 +118,8 @@ def mosquitto(directory: Path, port: int | None = None, extra_config: str = "") 
     body = extra_config if extra_config else "allow_anonymous true\n"
     # Started as root, Mosquitto drops to the 'mosquitto' user, which cannot write into a
     # private temp dir: persistence would silently do nothing. Stay root for throw-away brokers.
-    user = "user root\n" if os.geteuid() == 0 else ""
+    names_user = any(line.strip().startswith("user ") for line in body.splitlines())
+    user = "user root\n" if os.geteuid() == 0 and not names_user else ""
     config.write_text(
         listener
         + user
@@ -125,7 +128,9 @@ def mosquitto(directory: Path, port: int | None = None, extra_config: str = "") 
         + "max_queued_messages 1000000\nmax_inflight_messages 0\n"
         + "log_type error\nlog_type warning\nlog_type notice\n"
     )
-    return LocalService("mosquitto", [_binary("mosquitto", "mosquitto"), "-c", str(config)], directory, port)
+    return LocalService(
+        "mosquitto", [_binary("mosquitto", "mosquitto"), "-c", str(config)], directory, port
+    )
 
 
 def influxdb(directory: Path, port: int | None = None) -> LocalService:
@@ -161,17 +166,21 @@ bind-address = "127.0.0.1:{free_port()}"
   level = "warn"
 """
     )
-    service = LocalService("influxd", [_binary("influxd", "influxdb"), "-config", str(config)], directory, port)
+    service = LocalService(
+        "influxd", [_binary("influxd", "influxdb"), "-config", str(config)], directory, port
+    )
     return service
 
 
 def wait_influx_ping(port: int, timeout_seconds: float = 30) -> None:
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1) as reply:
-                if reply.status == 204:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1) as reply,
+        ):
+            if reply.status == 204:
+                return
         time.sleep(0.05)
     raise ServiceError(f"InfluxDB on port {port} did not answer /ping within {timeout_seconds} s")
 
@@ -180,7 +189,9 @@ def wait_influx_ping(port: int, timeout_seconds: float = 30) -> None:
 def running_stack(directory: Path | None = None) -> Iterator[tuple[LocalService, LocalService]]:
     """Mosquitto and InfluxDB for the length of a ``with`` block."""
     with contextlib.ExitStack() as stack:
-        root = directory or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="footfall-")))
+        root = directory or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="footfall-"))
+        )
         broker = mosquitto(root / "mosquitto")
         database = influxdb(root / "influxdb")
         stack.callback(broker.stop)

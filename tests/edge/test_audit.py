@@ -33,17 +33,34 @@ def test_truth_matches_reference_script(
     script = footage.parent / "derive_counts.py"
     reference = json.loads(
         subprocess.run(
-            [sys.executable, str(script), str(footage / "gt" / "gt.txt"), "--line",
-             *map(str, points), "--json"],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                str(script),
+                str(footage / "gt" / "gt.txt"),
+                "--line",
+                *map(str, points),
+                "--json",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     )
-    config = parse_config({
-        "store_id": "s",
-        "cameras": [{"id": "c", "source": {"uri": "x"}, "lines": [
-            {"id": "l", "points": [points[:2], points[2:]], "inside": inside}]}],
-    })
-    ours = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0], config.counting)["l"]
+    config = parse_config(
+        {
+            "store_id": "s",
+            "cameras": [
+                {
+                    "id": "c",
+                    "source": {"uri": "x"},
+                    "lines": [{"id": "l", "points": [points[:2], points[2:]], "inside": inside}],
+                }
+            ],
+        }
+    )
+    ours = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0], config.counting)[
+        "l"
+    ]
     # the script's positive side is screen-right of p1->p2; map it to our inside side
     probe = reference["positive_side_example_point"]
     line = config.cameras[0].lines[0].geometry()
@@ -55,11 +72,20 @@ def test_truth_matches_reference_script(
 
 
 def test_reference_line_truth(footage: Path) -> None:
-    config = parse_config({
-        "store_id": "s",
-        "cameras": [{"id": "c", "source": {"uri": "x"}, "lines": [
-            {"id": "door", "points": [[384, 150], [384, 576]], "inside": [100, 363]}]}],
-    })
+    config = parse_config(
+        {
+            "store_id": "s",
+            "cameras": [
+                {
+                    "id": "c",
+                    "source": {"uri": "x"},
+                    "lines": [
+                        {"id": "door", "points": [[384, 150], [384, 576]], "inside": [100, 363]}
+                    ],
+                }
+            ],
+        }
+    )
     truth = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0], config.counting)
     assert truth["door"] == {Direction.ENTRY: 18, Direction.EXIT: 14}
 

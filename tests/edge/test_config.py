@@ -39,12 +39,24 @@ def test_example_config_is_valid() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"detector": {"imgsz": 1000}}, "detector -> imgsz: Input should be a multiple of 32 (got 1000)"),
-        ({"detector": {"confidense": 0.3}}, "detector -> confidense: Extra inputs are not permitted"),
-        ({"counting": {"margin_px": -2}}, "counting -> margin_px: Input should be greater than or equal to 0 (got -2)"),
+        (
+            {"detector": {"imgsz": 1000}},
+            "detector -> imgsz: Input should be a multiple of 32 (got 1000)",
+        ),
+        (
+            {"detector": {"confidense": 0.3}},
+            "detector -> confidense: Extra inputs are not permitted",
+        ),
+        (
+            {"counting": {"margin_px": -2}},
+            "counting -> margin_px: Input should be greater than or equal to 0 (got -2)",
+        ),
         ({"cameras": []}, "cameras: List should have at least 1 item"),
         ({"store_id": "a/b"}, "store_id: String should match pattern"),
-        ({"tracker": {"kind": "sort"}}, "tracker -> kind: Input should be 'bytetrack' or 'botsort' (got \"sort\")"),
+        (
+            {"tracker": {"kind": "sort"}},
+            "tracker -> kind: Input should be 'bytetrack' or 'botsort' (got \"sort\")",
+        ),
     ],
 )
 def test_errors_name_key_path_and_value(change: dict[str, object], expected: str) -> None:
@@ -56,7 +68,9 @@ def test_errors_name_key_path_and_value(change: dict[str, object], expected: str
 def test_line_errors_name_the_camera_and_line() -> None:
     data = minimal()
     data["cameras"][0]["lines"].append({"id": "b", "points": [[5, 5], [5, 5]], "inside": [0, 0]})  # type: ignore[index]
-    with pytest.raises(ConfigError, match=r"cameras -> 0 -> lines -> 1: Value error, line .* shorter than 1 px"):
+    with pytest.raises(
+        ConfigError, match=r"cameras -> 0 -> lines -> 1: Value error, line .* shorter than 1 px"
+    ):
         parse_config(data)
 
 
@@ -90,17 +104,21 @@ def test_check_config_cli(tmp_path: Path) -> None:
     not_yaml.write_text("store_id: [unclosed\n")
     assert "not valid YAML" in runner.invoke(app, ["edge", "check-config", str(not_yaml)]).output
     missing = runner.invoke(app, ["edge", "check-config", str(tmp_path / "nope.yaml")])
-    assert missing.exit_code == 2 and "cannot read config" in missing.output
+    assert missing.exit_code == 2
+    assert "cannot read config" in missing.output
 
 
 def test_line_option() -> None:
     assert parse_line_option("door=384,150,384,576@100,363") == {
-        "id": "door", "points": [[384.0, 150.0], [384.0, 576.0]], "inside": [100.0, 363.0],
+        "id": "door",
+        "points": [[384.0, 150.0], [384.0, 576.0]],
+        "inside": [100.0, 363.0],
     }
     with pytest.raises(ConfigError, match="expected NAME=x1,y1,x2,y2@ix,iy"):
         parse_line_option("door=1,2,3")
     config, camera = build_config("clip.avi", None, ["a=0,0,10,0@5,5", "b=0,9,10,9@5,1"])
-    assert camera == "camera" and [line.id for line in config.cameras[0].lines] == ["a", "b"]
+    assert camera == "camera"
+    assert [line.id for line in config.cameras[0].lines] == ["a", "b"]
     config, camera = build_config("other.avi", EXAMPLE, ["extra=1,1,50,1@20,30"])
     assert config.cameras[0].source.uri == "other.avi"
     assert [line.id for line in config.cameras[0].lines] == ["door", "extra"]

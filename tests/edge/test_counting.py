@@ -63,7 +63,9 @@ def test_direction_comes_from_the_normal_not_frame_axes(angle_degrees: float) ->
     along = np.array([math.cos(angle), math.sin(angle)])
     normal = np.array([-along[1], along[0]])
     line = DirectedLine(
-        start=tuple(centre - 150 * along), end=tuple(centre + 150 * along), inside=tuple(centre + 80 * normal)
+        start=tuple(centre - 150 * along),
+        end=tuple(centre + 150 * along),
+        inside=tuple(centre + 80 * normal),
     )
     path = [tuple(centre - step * normal) for step in (60, 30, 10, -10, -30, -60)]
     assert run_track(LineCounter("l", line, 5), path) == [E]

@@ -76,8 +76,12 @@ def test_wire_message_carries_counts_only() -> None:
     accumulator.add_frame(T0 + 2, [], {"till": 1})
     (totals,) = accumulator.flush()
     message = to_message(
-        totals, store_id="s 1", camera_id="cam,1", sequence=4,
-        software_version="0.1.0", config_fingerprint="abcdef0123456789",
+        totals,
+        store_id="s 1",
+        camera_id="cam,1",
+        sequence=4,
+        software_version="0.1.0",
+        config_fingerprint="abcdef0123456789",
     )
     payload = message.model_dump(mode="json")
     assert payload["lines"] == {"door": {"entries": 2, "exits": 1}}

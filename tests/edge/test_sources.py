@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +32,9 @@ def test_video_file_every_frame_and_stride(tmp_path: Path) -> None:
     assert [frame.index for frame in frames] == list(range(30))
     base = frames[0].timestamp_seconds
     assert frames[10].timestamp_seconds - base == pytest.approx(10 / 25.0)
-    strided = list(RecordedSource(SourceConfig(uri=str(video), stride=4, fps=10, start_time_utc=start)))
+    strided = list(
+        RecordedSource(SourceConfig(uri=str(video), stride=4, fps=10, start_time_utc=start))
+    )
     assert [frame.index for frame in strided] == [0, 4, 8, 12, 16, 20, 24, 28]
     assert strided[2].timestamp_seconds - base == pytest.approx(0.8)
     assert int(strided[3].image[0, 0, 0]) == pytest.approx(12, abs=3)  # the right frame decoded
@@ -40,8 +43,10 @@ def test_video_file_every_frame_and_stride(tmp_path: Path) -> None:
 def test_image_folder_mot_layout(tmp_path: Path) -> None:
     (tmp_path / "img1").mkdir()
     for index in (3, 1, 2, 10):
-        cv2.imwrite(str(tmp_path / "img1" / f"{index:06d}.jpg"), np.full((8, 8, 3), index, np.uint8))
-    with pytest.raises(SourceError, match="no seqinfo.ini"):
+        cv2.imwrite(
+            str(tmp_path / "img1" / f"{index:06d}.jpg"), np.full((8, 8, 3), index, np.uint8)
+        )
+    with pytest.raises(SourceError, match=r"no seqinfo\.ini"):
         RecordedSource(SourceConfig(uri=str(tmp_path)))
     (tmp_path / "seqinfo.ini").write_text("[Sequence]\nframeRate=4\n")
     source = RecordedSource(SourceConfig(uri=str(tmp_path), start_time_utc="2026-01-05T09:00:00Z"))
@@ -83,7 +88,10 @@ class MjpegServer:
                     try:
                         self.wfile.write(
                             b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                            + str(len(body)).encode() + b"\r\n\r\n" + body + b"\r\n"
+                            + str(len(body)).encode()
+                            + b"\r\n\r\n"
+                            + body
+                            + b"\r\n"
                         )
                     except OSError:
                         return
@@ -115,7 +123,8 @@ def test_live_stream_newest_frame_drops_and_reconnects(mjpeg: MjpegServer) -> No
     source = LiveSource(
         SourceConfig(uri=mjpeg.url, reconnect_initial_seconds=0.1, reconnect_max_seconds=0.4)
     )
-    assert source.live and source.state == "starting"
+    assert source.live
+    assert source.state == "starting"
     source.start()
     taken = []
     states = set()
@@ -133,12 +142,16 @@ def test_live_stream_newest_frame_drops_and_reconnects(mjpeg: MjpegServer) -> No
     assert source.frames_dropped > 0
     # every captured frame was either handed out or counted as dropped
     assert source.frames_captured - source.frames_dropped - len(taken) in (0, 1)
-    assert all(b.timestamp_seconds >= a.timestamp_seconds for a, b in zip(taken, taken[1:], strict=False))
+    assert all(b.timestamp_seconds >= a.timestamp_seconds for a, b in itertools.pairwise(taken))
 
 
 def test_dead_camera_backs_off_and_reports_state() -> None:
     source = LiveSource(
-        SourceConfig(uri="http://127.0.0.1:9/nothing", reconnect_initial_seconds=0.05, reconnect_max_seconds=0.2)
+        SourceConfig(
+            uri="http://127.0.0.1:9/nothing",
+            reconnect_initial_seconds=0.05,
+            reconnect_max_seconds=0.2,
+        )
     )
     source.start()
     assert source.take(1.5) is None
