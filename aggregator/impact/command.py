@@ -51,6 +51,7 @@ class AnalysisOptions:
     before: str
     after: str
     controls: str
+    max_controls: int
     baseline_year: int | None
     placebo_date: date | None
     country: str | None
@@ -138,6 +139,7 @@ def _settings(
             after_days=after,
             control_mode=mode,
             control_stores=split_list(controls, "--controls") if mode == "stores" else [],
+            max_auto_controls=options.max_controls,
             excluded_controls=_excluded_controls(client, treatment, first, last),
             baseline_year=options.baseline_year,
             placebo_date=options.placebo_date,
@@ -161,6 +163,7 @@ def impact(
     controls: str = typer.Option(
         "auto", "--controls", help="auto | baseline (same days an earlier year) | S7,S8"
     ),
+    max_controls: int = typer.Option(10, help="Most control stores --controls auto picks."),
     baseline_year: int | None = typer.Option(None, help="Year of the baseline windows."),
     placebo_date: str | None = typer.Option(None, help="Placebo change date (default E - after)."),
     country: str | None = typer.Option(None, help="Holiday country, e.g. NZ (default: from --tz)."),
@@ -197,6 +200,7 @@ def impact(
             before=before,
             after=after,
             controls=controls,
+            max_controls=max_controls,
             baseline_year=baseline_year,
             placebo_date=parse_date(placebo_date, "--placebo-date") if placebo_date else None,
             country=country,

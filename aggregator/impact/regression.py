@@ -3,14 +3,9 @@
 Every estimator here is an OLS regression of log daily visits (or a log ratio) on weekday
 fixed effects, a holiday regressor and a post-change indicator, fitted by statsmodels with
 Newey-West (HAC, Bartlett kernel) standard errors over ``HAC_LAGS_DAYS`` days and the
-small-sample correction n / (n - k).
-
-With four weeks a side, Newey-West errors with normal or t critical values are too small when
-days are autocorrelated (simulated coverage of a "95%" interval is about 90%). The critical
-value therefore comes from fixed-b asymptotics (Kiefer & Vogelsang 2005), which treat the
-bandwidth as a fixed fraction b = (lags + 1) / n of the sample: for the Bartlett kernel the
-two-sided 95% value is 1.96 + 2.9694 b + 0.4160 b^2 - 0.5324 b^3 (2.39 for 7 lags and 56
-days instead of 2.01).
+small-sample correction n / (n - k). The critical value is calibrated for the design by
+simulation (see ``inference``), because textbook values give intervals that are too narrow
+for four weeks a side.
 
 A log effect beta is reported as a percentage change exp(beta) - 1, with the interval
 exp(beta +- c * se) - 1 (asymmetric in percent, symmetric in logs).
@@ -22,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from aggregator.impact.inference import calibrated_critical_value
 
 HAC_LAGS_DAYS = 7
 
@@ -70,15 +67,9 @@ class Fit:
     band_high_log: np.ndarray
 
 
-def fixed_b_critical_value(lags: int, observations: int) -> float:
-    """Two-sided 95% critical value for a Bartlett-kernel HAC t statistic (fixed-b)."""
-    b = min((lags + 1) / observations, 1.0)
-    return float(1.96 + 2.9694 * b + 0.4160 * b**2 - 0.5324 * b**3)
-
-
 def weekday_design(days: pd.DatetimeIndex) -> np.ndarray:
     """Intercept and six weekday dummies (Monday is the reference)."""
-    weekday = np.asarray(days.dayofweek)
+    weekday = np.asarray(days.day_of_week)
     dummies = (weekday[:, None] == np.arange(1, 7)[None, :]).astype(np.float64)
     return np.column_stack([np.ones(len(days)), dummies])
 
@@ -123,7 +114,14 @@ def fit_effect(
     weights = np.array([contrast.get(column, 0.0) for column in keep])
     effect = float(weights @ result.params)
     standard_error = float(np.sqrt(weights @ result.cov_params() @ weights))
-    critical = fixed_b_critical_value(lags, int(finite.sum()))
+    critical = calibrated_critical_value(
+        design[finite][:, keep],
+        weights,
+        np.flatnonzero(finite),
+        len(log_values),
+        np.asarray(result.resid),
+        lags,
+    )
     low, high = effect - critical * standard_error, effect + critical * standard_error
     estimate = Estimate(
         method=method,

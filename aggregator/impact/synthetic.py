@@ -88,7 +88,7 @@ def synthetic_visits(
     utc = pd.date_range(start, end, freq="h", inclusive="left")
     local = utc.tz_convert(timezone).tz_localize(None)
     day_index = np.asarray((local.normalize() - pd.Timestamp(first_day)).days)
-    shares = hourly_profile()[np.asarray(local.dayofweek), np.asarray(local.hour)] * 7
+    shares = hourly_profile()[np.asarray(local.day_of_week), np.asarray(local.hour)] * 7
     log_noise = daily_log_noise(rng, len(stores), days, noise)
     after = day_index >= (change_date - first_day).days
     frames = []

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,6 +71,26 @@ class AklNormalization:
     """Per sensor: zero hours in runs of ``OUTAGE_ZERO_HOURS`` or more, treated as offline."""
     missing_hours: dict[str, int] = field(default_factory=dict)
     """Per sensor: rows without a value."""
+
+
+def years_for_dates(ranges: Sequence[tuple[date, date]]) -> list[int]:
+    """Years of the package's ``year`` column that hold the local dates of ``ranges`` (a date's
+    first hours are labelled with the day before)."""
+    years: set[int] = set()
+    for first, last in ranges:
+        years.update(range((first - timedelta(days=1)).year, last.year + 1))
+    return sorted(years)
+
+
+def keep_local_dates(hourly: pd.DataFrame, ranges: Sequence[tuple[date, date]]) -> pd.DataFrame:
+    """Rows of an hourly frame whose Auckland-local date lies in one of ``ranges``."""
+    import pandas as pd
+
+    local_days = hourly["time_utc"].dt.tz_convert(AKL_TIMEZONE).dt.tz_localize(None).dt.normalize()
+    keep = pd.Series(False, index=hourly.index)
+    for first, last in ranges:
+        keep |= (local_days >= pd.Timestamp(first)) & (local_days <= pd.Timestamp(last))
+    return hourly[keep].reset_index(drop=True)
 
 
 def load_akl_table(years: Sequence[int] | None, sensors: Sequence[str] | None) -> pd.DataFrame:

