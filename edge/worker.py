@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -65,10 +65,15 @@ class CameraRuntime:
 
 class EdgeWorker:
     def __init__(
-        self, config: EdgeConfig, sink: IntervalSink, detector: Detector | None = None
+        self,
+        config: EdgeConfig,
+        sink: IntervalSink,
+        detector: Detector | None = None,
+        on_frame: Callable[[CameraRuntime], None] | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
+        self.on_frame = on_frame
         self.detector = detector or create_detector(config.detector)
         self.fingerprint = config.fingerprint()
         self._stop = threading.Event()
@@ -142,6 +147,8 @@ class EdgeWorker:
             counts = runtime.counter.process(frame.timestamp_seconds, update)
             for totals in counts.finished_intervals:
                 self._submit(runtime, totals)
+            if self.on_frame is not None:
+                self.on_frame(runtime)
 
     def _submit(self, runtime: CameraRuntime, totals: IntervalTotals) -> None:
         message = to_message(

@@ -1,0 +1,187 @@
+"""``footfall demo``: the whole chain on one clip, on this machine, with nothing installed
+as a service: a throw-away Mosquitto and InfluxDB, the aggregator, and the edge worker.
+
+Prints per-line and per-store totals read back from InfluxDB next to the edge's own totals;
+they must be equal (the command exits non-zero otherwise).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from aggregator.config import AggregatorConfig
+from aggregator.influx import InfluxClient, InfluxSettings
+from aggregator.service import AggregatorService
+from edge.config import EdgeConfig, load_config
+from edge.sinks import open_sink
+from edge.worker import CameraRuntime, EdgeWorker
+from footfall import __version__
+from footfall.local_services import running_stack
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "pets09.yaml"
+LineKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    edge_totals: dict[LineKey, tuple[int, int]]
+    stored_totals: dict[LineKey, tuple[int, int]]
+    store_visits: dict[str, int]
+    frames: int
+    seconds: float
+
+    @property
+    def matches(self) -> bool:
+        return self.edge_totals == self.stored_totals
+
+
+def _edge_config(base: EdgeConfig, video: Path, broker_port: int, state: Path) -> EdgeConfig:
+    data = base.model_dump(mode="python")
+    camera = data["cameras"][0]
+    camera["source"]["uri"] = str(video)
+    camera["source"]["start_time_utc"] = None  # stamp frames from now, so occupancy is live
+    data["cameras"] = [camera]
+    data["mqtt"] = {"host": "127.0.0.1", "port": broker_port, "keepalive_seconds": 10}
+    data["outbox"] = {"path": state / "outbox.sqlite3"}
+    data["health"] = {"interval_seconds": 5}
+    return EdgeConfig.model_validate(data)
+
+
+def _aggregator_config(
+    edge: EdgeConfig, broker_port: int, influx_port: int, state: Path
+) -> AggregatorConfig:
+    camera = edge.cameras[0]
+    return AggregatorConfig.model_validate(
+        {
+            "mqtt": {"host": "127.0.0.1", "port": broker_port, "client_id": "demo-aggregator"},
+            "influx": {"url": f"http://127.0.0.1:{influx_port}", "database": "footfall"},
+            "stores": [
+                {
+                    "id": edge.store_id,
+                    "timezone": "Europe/London",
+                    "capacity": 8,
+                    "cameras": [
+                        {
+                            "id": camera.id,
+                            "entrance_lines": [line.id for line in camera.lines if line.entrance],
+                        }
+                    ],
+                }
+            ],
+            "spool_path": state / "spool",
+            "batch_seconds": 0.2,
+        }
+    )
+
+
+def stored_line_totals(client: InfluxClient) -> dict[LineKey, tuple[int, int]]:
+    totals: dict[LineKey, tuple[int, int]] = {}
+    for series in client.query(
+        'SELECT sum("entries") AS entries, sum("exits") AS exits FROM "line_counts" '
+        'GROUP BY "store", "camera", "line"'
+    ):
+        row = next(series.rows())
+        key = (series.tags["store"], series.tags["camera"], series.tags["line"])
+        totals[key] = (int(row["entries"]), int(row["exits"]))
+    return totals
+
+
+def stored_store_visits(client: InfluxClient) -> dict[str, int]:
+    visits: dict[str, int] = {}
+    for series in client.query(
+        'SELECT sum("entries") AS visits FROM "line_counts" WHERE "entrance" = \'true\' '
+        'GROUP BY "store"'
+    ):
+        visits[series.tags["store"]] = int(next(series.rows())["visits"])
+    return visits
+
+
+def _count_clip(worker: EdgeWorker, console: Console) -> None:
+    runtime = worker.cameras[0]
+    total = runtime.source.frame_count // runtime.config.source.stride or None
+    started = time.perf_counter()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        "[cyan]{task.fields[fps]} fps",
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"counting {runtime.config.id}", total=total, fps="-")
+
+        def on_frame(camera: CameraRuntime) -> None:
+            rate = camera.frames_processed / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, completed=camera.frames_processed, fps=f"{rate:.1f}")
+
+        worker.on_frame = on_frame
+        worker.run()
+
+
+def _wait_for(
+    client: InfluxClient, expected: dict[LineKey, tuple[int, int]], timeout_seconds: float
+) -> dict[LineKey, tuple[int, int]]:
+    deadline = time.monotonic() + timeout_seconds
+    stored = stored_line_totals(client)
+    while stored != expected and time.monotonic() < deadline:
+        time.sleep(0.25)
+        stored = stored_line_totals(client)
+    return stored
+
+
+def run_demo(video: Path, config_path: Path, console: Console) -> DemoResult:
+    base = load_config(config_path)
+    with tempfile.TemporaryDirectory(prefix="footfall-demo-") as directory:
+        state = Path(directory)
+        with running_stack(state / "services") as (broker, influx):
+            console.print(f"Mosquitto on :{broker.port}, InfluxDB on :{influx.port} ({state})")
+            edge = _edge_config(base, video, broker.port, state)
+            service = AggregatorService(_aggregator_config(edge, broker.port, influx.port, state))
+            service.start()
+            sink = open_sink(edge, __version__)
+            worker = EdgeWorker(edge, sink)
+            sink.start()
+            started = time.perf_counter()
+            try:
+                _count_clip(worker, console)
+            finally:
+                sink.stop(30.0)
+            seconds = time.perf_counter() - started
+            edge_totals = {
+                (edge.store_id, runtime.config.id, line): (counts.entries, counts.exits)
+                for runtime in worker.cameras
+                for line, counts in runtime.counter.totals.items()
+            }
+            client = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{influx.port}"))
+            stored = _wait_for(client, edge_totals, timeout_seconds=30)
+            visits = stored_store_visits(client)
+            service.stop()
+            client.close()
+            return DemoResult(
+                edge_totals, stored, visits, worker.cameras[0].frames_processed, seconds
+            )
+
+
+def print_result(result: DemoResult, console: Console) -> None:
+    table = Table(title="Per line: edge worker vs InfluxDB")
+    for column in ("store", "camera", "line", "edge in", "edge out", "stored in", "stored out"):
+        table.add_column(column, justify="right" if "in" in column or "out" in column else "left")
+    for key, (entries, exits) in sorted(result.edge_totals.items()):
+        stored_in, stored_out = result.stored_totals.get(key, (0, 0))
+        table.add_row(*key, str(entries), str(exits), str(stored_in), str(stored_out))
+    console.print(table)
+    for store, visits in sorted(result.store_visits.items()):
+        console.print(f"store {store}: {visits} visits (entries over its entrances) in InfluxDB")
+    console.print(
+        f"{result.frames} frames in {result.seconds:.1f} s ({result.frames / result.seconds:.2f} fps)"
+    )
+    verdict = "[green]equal[/]" if result.matches else "[red]DIFFERENT[/]"
+    console.print(f"edge totals and InfluxDB totals: {verdict}")
