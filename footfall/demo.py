@@ -180,8 +180,7 @@ def print_result(result: DemoResult, console: Console) -> None:
     console.print(table)
     for store, visits in sorted(result.store_visits.items()):
         console.print(f"store {store}: {visits} visits (entries over its entrances) in InfluxDB")
-    console.print(
-        f"{result.frames} frames in {result.seconds:.1f} s ({result.frames / result.seconds:.2f} fps)"
-    )
+    fps = result.frames / result.seconds if result.seconds else 0.0
+    console.print(f"{result.frames} frames in {result.seconds:.1f} s ({fps:.2f} fps)")
     verdict = "[green]equal[/]" if result.matches else "[red]DIFFERENT[/]"
     console.print(f"edge totals and InfluxDB totals: {verdict}")
