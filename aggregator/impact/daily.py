@@ -1,7 +1,7 @@
 """Hourly visits -> store-local daily visits, with missing hours filled in from the store's
 weekday x hour profile.
 
-An hour is *observed* when the store's cameras covered at least half of it
+An hour is *observed* when each of the store's cameras covered at least half of it
 (``camera_intervals.interval_seconds``) or, for sources without cameras, when it has a row. For
 each store and segment (a block of days with one regime: before the change, after it, the
 baseline year's before and after), the profile ``share[weekday, hour]`` is the mean visits of
@@ -51,16 +51,21 @@ class DailyVisits:
 
 
 def observed_hours(data: VisitData) -> pd.DataFrame:
-    """``store, time_utc, visits, observed`` for every store-hour with a count or coverage."""
+    """``store, time_utc, visits, observed`` for every store-hour with a count or coverage.
+
+    With camera coverage, an hour is observed when *every* camera seen at the store in the
+    loaded data covered at least ``COVERED_FRACTION`` of it: one silent camera of two means
+    the entrances it watches went uncounted."""
     hourly = data.hourly[["store", "time_utc", "visits"]]
     if data.coverage is None or data.coverage.empty:
         return hourly.assign(observed=True)
     coverage = data.coverage
     cameras = coverage.groupby("store")["camera"].nunique()
-    seconds = coverage.groupby(["store", "time_utc"], as_index=False)["seconds"].sum()
-    needed = COVERED_FRACTION * SECONDS_PER_HOUR * seconds["store"].map(cameras)
-    seconds["observed"] = seconds["seconds"].to_numpy() >= needed.to_numpy()
-    merged = hourly.merge(seconds[["store", "time_utc", "observed"]], how="outer")
+    per_camera = coverage.groupby(["store", "camera", "time_utc"], as_index=False)["seconds"].sum()
+    per_camera = per_camera[per_camera["seconds"] >= COVERED_FRACTION * SECONDS_PER_HOUR]
+    covering = per_camera.groupby(["store", "time_utc"]).size().rename("covering").reset_index()
+    covering["observed"] = covering["covering"] >= covering["store"].map(cameras)
+    merged = hourly.merge(covering[["store", "time_utc", "observed"]], how="outer")
     merged["observed"] = merged["observed"].astype("boolean").fillna(False).astype(bool)
     merged.loc[~merged["store"].isin(cameras.index), "observed"] = True
     merged["visits"] = merged["visits"].fillna(0.0)
