@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from edge.replay import ReplayReport
 
 app = typer.Typer(no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str) -> typer.Exit:
