@@ -18,8 +18,10 @@ from aggregator.impact import quality
 from aggregator.impact.comparison import Comparison, HolidayTable, holiday_table, moved_forward
 from aggregator.impact.controls import (
     POOL_MINIMUM_DAYS,
+    SCREENING_FACTOR,
     STORE_MINIMUM_DAYS,
     pooled_sum,
+    screen_candidates,
     select_controls,
     usable_stores,
 )
@@ -216,13 +218,21 @@ def _quality(
     ]
 
 
+def _stores_to_load(settings: ImpactSettings, loader: VisitLoader) -> list[str]:
+    """Treated stores and the named controls, or for ``auto`` the screened candidates."""
+    if settings.control_mode != "auto":
+        return [*settings.stores, *settings.control_stores]
+    change = settings.effective_date
+    totals = loader.daily_totals(settings.windows.first_day, change - timedelta(days=1))
+    excluded = set(settings.stores) | set(settings.excluded_controls)
+    keep = SCREENING_FACTOR * settings.max_auto_controls
+    return [*settings.stores, *screen_candidates(totals, settings.stores, excluded, keep)]
+
+
 def run_impact(settings: ImpactSettings, loader: VisitLoader) -> ImpactReport:
     """The whole analysis; raises ``SettingsError`` when no treated store has data."""
     days = _days(settings)
-    wanted = (
-        None if settings.control_mode == "auto" else [*settings.stores, *settings.control_stores]
-    )
-    data = loader.load(wanted, settings.first_day, settings.last_day)
+    data = loader.load(_stores_to_load(settings, loader), settings.first_day, settings.last_day)
     timezones = _timezones(settings, data)
     daily = daily_visits(data, timezones, _segments(settings, 0, ""))
     columns = sorted({str(store) for store in daily.adjusted.columns} | set(settings.stores))

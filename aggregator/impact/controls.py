@@ -22,6 +22,9 @@ from aggregator.impact.settings import Windows
 STORE_MINIMUM_DAYS = 0.7
 POOL_MINIMUM_DAYS = 0.9
 MINIMUM_CORRELATION_DAYS = 7
+SCREENING_FACTOR = 2
+"""``--controls auto`` first ranks every store on cheap UTC-day totals and loads hourly data
+only for the best ``SCREENING_FACTOR x max_auto_controls`` of them."""
 
 
 def window_masks(days: pd.DatetimeIndex, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
@@ -74,3 +77,33 @@ def select_controls(
             scored.append((correlation, store))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [store for _, store in scored[:max_controls]]
+
+
+def screen_candidates(
+    daily_totals: pd.DataFrame, treated: Sequence[str], excluded: set[str], keep: int
+) -> list[str]:
+    """The ``keep`` untreated stores whose UTC-day visits (before the change) correlate best
+    with the treated stores' total; a coarse first cut before the hourly load."""
+    if daily_totals.empty:
+        return []
+    table = daily_totals.pivot_table(
+        index="time_utc", columns="store", values="visits", aggfunc="sum"
+    )
+    present = [store for store in treated if store in table.columns]
+    if not present:
+        return []
+    target = table[present].sum(axis=1, min_count=len(present))
+    candidates = [str(store) for store in table.columns if store not in excluded]
+    pool = table[candidates].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.log(pool)
+        reference = np.log(target.to_numpy(dtype=np.float64))
+    scored: list[tuple[float, str]] = []
+    for position, store in enumerate(candidates):
+        both = np.isfinite(values[:, position]) & np.isfinite(reference)
+        if both.sum() >= MINIMUM_CORRELATION_DAYS:
+            correlation = float(np.corrcoef(values[both, position], reference[both])[0, 1])
+            if np.isfinite(correlation):
+                scored.append((correlation, store))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [store for _, store in scored[:keep]]

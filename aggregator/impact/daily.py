@@ -172,4 +172,5 @@ def _hour_summary(
                     "missing_share": share,
                 }
             )
-    return pd.DataFrame(rows).set_index(["store", "segment"])
+    columns = ["store", "segment", "observed_hours", "expected_hours", "missing_share"]
+    return pd.DataFrame(rows, columns=columns).set_index(["store", "segment"])

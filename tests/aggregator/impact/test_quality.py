@@ -18,14 +18,15 @@ LONDON = "Europe/London"
 CHANGE = date(2025, 4, 7)  # windows 2025-02-10 .. 2025-05-04 cross Easter 2025
 
 
-class _Loader:
+class _Loader(FrameVisitLoader):
     """Visits plus camera coverage and occupancy rows, filtered like the InfluxDB loader."""
 
     def __init__(self, data: VisitData) -> None:
+        super().__init__(data.hourly)
         self.data = data
 
     def load(self, stores: Sequence[str] | None, first_day: date, last_day: date) -> VisitData:
-        hourly = FrameVisitLoader(self.data.hourly).load(stores, first_day, last_day).hourly
+        hourly = super().load(stores, first_day, last_day).hourly
         return VisitData(hourly, self.data.coverage, self.data.occupancy)
 
 

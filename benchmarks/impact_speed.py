@@ -1,0 +1,140 @@
+"""Impact analysis speed: 100 stores x 1 year of hourly visits in a throw-away InfluxDB, then
+``impact`` for a policy over 20 stores with automatic control stores.
+
+Prints seconds for: writing the data (through the importer's writer), the InfluxDB queries of
+one analysis, and the analysis itself (daily series, control choice, three estimators and the
+placebo for 20 stores plus the pool, quality checks), first with an empty critical-value cache
+and then repeated; finally the whole ``footfall impact --json`` command in a new process.
+
+    python benchmarks/impact_speed.py [--stores 100] [--treated 20] [--days 365]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from aggregator.impact.analysis import run_impact
+from aggregator.impact.inference import _simulated_critical_value
+from aggregator.impact.settings import ImpactSettings
+from aggregator.impact.source import InfluxVisitLoader, VisitData
+from aggregator.impact.synthetic import synthetic_visits
+from aggregator.importers.writer import VisitSource, write_hourly_visits
+from aggregator.influx import InfluxClient, InfluxSettings
+from aggregator.policies import PolicyRegistry
+from footfall.local_services import influxdb, wait_influx_ping
+
+TIMEZONE = "Europe/London"
+FIRST_DAY = date(2025, 1, 1)
+CHANGE = date(2025, 9, 1)
+
+
+class TimedLoader:
+    """The InfluxDB loader, timing its queries."""
+
+    def __init__(self, client: InfluxClient) -> None:
+        self.inner = InfluxVisitLoader(client)
+        self.seconds = 0.0
+
+    def load(self, stores: Sequence[str] | None, first_day: date, last_day: date) -> VisitData:
+        started = time.perf_counter()
+        data = self.inner.load(stores, first_day, last_day)
+        self.seconds += time.perf_counter() - started
+        return data
+
+    def daily_totals(self, first_day: date, last_day: date) -> pd.DataFrame:
+        started = time.perf_counter()
+        totals = self.inner.daily_totals(first_day, last_day)
+        self.seconds += time.perf_counter() - started
+        return totals
+
+
+def _analyse(settings: ImpactSettings, client: InfluxClient) -> tuple[float, float, str]:
+    loader = TimedLoader(client)
+    started = time.perf_counter()
+    report = run_impact(settings, loader)
+    total = time.perf_counter() - started
+    pooled = report.pooled.primary
+    summary = (
+        f"pooled {pooled.effect_pct:+.1f}% [{pooled.ci_low_pct:+.1f}, {pooled.ci_high_pct:+.1f}]"
+        f" ({report.pooled.primary_method}, {len(report.comparison['stores'])} controls)"
+        if pooled
+        else "no estimate"
+    )
+    return loader.seconds, total - loader.seconds, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", type=int, default=100)
+    parser.add_argument("--treated", type=int, default=20)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--repeats", type=int, default=3)
+    options = parser.parse_args()
+    started = time.perf_counter()
+    import scipy.signal
+    import statsmodels.api
+
+    del scipy.signal, statsmodels.api
+    print(f"library imports (statsmodels, scipy): {time.perf_counter() - started:.2f} s, once")
+    stores = [f"store-{number:03d}" for number in range(options.stores)]
+    treated = stores[: options.treated]
+    started = time.perf_counter()
+    hourly = synthetic_visits(
+        stores, first_day=FIRST_DAY, days=options.days, change_date=CHANGE,
+        effects=dict.fromkeys(treated, 0.05), seed=2026, timezone=TIMEZONE,
+    )  # fmt: skip
+    print(f"synthetic data: {len(hourly):,} store-hours in {time.perf_counter() - started:.2f} s")
+    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as directory:
+        server = influxdb(Path(directory) / "influxdb")
+        server.start()
+        try:
+            wait_influx_ping(server.port)
+            url = f"http://127.0.0.1:{server.port}"
+            client = InfluxClient(InfluxSettings(url=url, database="bench", timeout_seconds=300))
+            client.ensure_database()
+            started = time.perf_counter()
+            source = VisitSource("bench-camera", "door", "benchmark")
+            write_hourly_visits(client, hourly, source, "benchmark")
+            seconds = time.perf_counter() - started
+            print(f"write: {2 * len(hourly):,} points in {seconds:.1f} s")
+            PolicyRegistry(client).add(
+                "benchmark", treated, CHANGE, dict.fromkeys(treated, TIMEZONE), "+5%"
+            )
+            settings = ImpactSettings(
+                policy="benchmark", stores=treated, effective_date=CHANGE,
+                default_timezone=TIMEZONE, control_mode="auto",
+            )  # fmt: skip
+            _simulated_critical_value.cache_clear()
+            query, analysis, summary = _analyse(settings, client)
+            print(f"first run:  query {query:.2f} s, analysis {analysis:.2f} s; {summary}")
+            repeats = [_analyse(settings, client) for _ in range(options.repeats)]
+            print(
+                f"repeated ({options.repeats}x, median): "
+                f"query {statistics.median(r[0] for r in repeats):.2f} s, "
+                f"analysis {statistics.median(r[1] for r in repeats):.2f} s"
+            )
+            command = [
+                sys.executable, "-m", "footfall.cli", "impact", "--policy", "benchmark",
+                "--json", "--influx-url", url, "--database", "bench",
+            ]  # fmt: skip
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            print(f"footfall impact --json (new process): {time.perf_counter() - started:.2f} s")
+            client.close()
+        finally:
+            server.stop()
+    print(f"analysis window: {CHANGE - timedelta(days=56)} .. {CHANGE + timedelta(days=27)}")
+
+
+if __name__ == "__main__":
+    main()
