@@ -233,3 +233,46 @@ def open_sink(config: EdgeConfig, software_version: str) -> MqttSink | JsonLines
         Outbox.from_config(config.outbox),
         software_version=software_version,
     )
+
+
+class MemorySink:
+    """Keeps intervals in memory, numbering them per camera: for replays and audits, where
+    the report is the output and nothing is published."""
+
+    def __init__(self) -> None:
+        self.intervals: list[CountInterval] = []
+        self._next_sequence: dict[str, int] = {}
+
+    def start(self) -> None:
+        """Nothing to connect."""
+
+    def last_interval_end(self, camera_id: str) -> datetime | None:
+        return None
+
+    def submit_interval(self, interval: CountInterval) -> CountInterval:
+        sequence = self._next_sequence.get(interval.camera_id, 0)
+        self._next_sequence[interval.camera_id] = sequence + 1
+        message = interval.model_copy(update={"sequence": sequence})
+        self.intervals.append(message)
+        return message
+
+    def publish_health(self, health: CameraHealth) -> None:
+        """Health is not kept."""
+
+    @property
+    def outbox_depth(self) -> int:
+        return 0
+
+    @property
+    def outbox_bytes(self) -> int:
+        return 0
+
+    @property
+    def last_publish_utc(self) -> datetime | None:
+        return self.intervals[-1].interval_end_utc if self.intervals else None
+
+    def flush(self, timeout_seconds: float) -> bool:
+        return True
+
+    def stop(self, timeout_seconds: float = 5.0) -> bool:
+        return True

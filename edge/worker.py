@@ -1,10 +1,12 @@
-"""The long-running edge worker: N cameras, one detector, counts out through a sink.
+"""The edge worker: N cameras, one detector, counts out through a sink.
 
 Wiring only. Each camera has its own source (read in its own thread), tracker and counter;
 frames that are ready from several cameras are detected in one batch. Live sources always
 hand over their newest frame, so when the detector cannot keep up the effective frame stride
-grows by itself; skipped frames are counted as dropped and reported in health. The torch-free
+grows by itself; skipped frames are counted as dropped and reported in health. The default
 tracker predicts motion from timestamps, so a larger stride does not break tracks.
+
+``replay`` (edge/replay.py) runs this same loop on a recording with an in-memory sink.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from edge.camera import CameraCounter
+from edge.camera import CameraCounter, FrameCounts
 from edge.config import CameraConfig, EdgeConfig
+from edge.detections import People
 from edge.detector import Detector, create_detector
 from edge.intervals import IntervalTotals, to_message
 from edge.messages import CameraHealth, CountInterval
@@ -30,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 class IntervalSink(Protocol):
-    """Where finished intervals go: the MQTT publisher (outbox first) or a JSON-lines file."""
+    """Where finished intervals go: the MQTT publisher (outbox first), a JSON-lines file, or
+    memory (replays)."""
 
     def last_interval_end(self, camera_id: str) -> datetime | None: ...
 
@@ -49,6 +53,22 @@ class IntervalSink(Protocol):
 
 
 @dataclass
+class StageSeconds:
+    """Time spent per pipeline stage. Decoding runs in the source's own thread, overlapping
+    detection; detection of a batch is shared equally by its frames."""
+
+    decode: float = 0.0
+    detect: float = 0.0
+    track: float = 0.0
+    count: float = 0.0
+    publish: float = 0.0
+
+    def milliseconds_per_frame(self, frames: int) -> dict[str, float]:
+        divisor = max(frames, 1) / 1000.0
+        return {name: round(seconds / divisor, 2) for name, seconds in vars(self).items()}
+
+
+@dataclass
 class CameraRuntime:
     config: CameraConfig
     source: FrameSource
@@ -57,10 +77,20 @@ class CameraRuntime:
     frames: Iterator[SourceFrame] | None = None
     finished: bool = False
     frames_processed: int = 0
-    detector_seconds: float = 0.0
+    stages: StageSeconds = field(default_factory=StageSeconds)
     window_frames: int = 0
     window_started: float = field(default_factory=time.monotonic)
     last_timestamp: float | None = None
+
+
+@dataclass(frozen=True)
+class ProcessedFrame:
+    """What one frame of one camera produced; handed to ``on_frame`` (progress, audits)."""
+
+    camera: CameraRuntime
+    frame: SourceFrame
+    detected: People
+    counts: FrameCounts
 
 
 class EdgeWorker:
@@ -69,7 +99,7 @@ class EdgeWorker:
         config: EdgeConfig,
         sink: IntervalSink,
         detector: Detector | None = None,
-        on_frame: Callable[[CameraRuntime], None] | None = None,
+        on_frame: Callable[[ProcessedFrame], None] | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
@@ -100,9 +130,7 @@ class EdgeWorker:
             if runtime.finished:
                 continue
             if isinstance(runtime.source, LiveSource):
-                if runtime.frames is None:
-                    runtime.frames = iter(())
-                    runtime.source.start()
+                runtime.source.start()
                 frame = runtime.source.take(0.0)
                 if frame is not None:
                     ready.append((runtime, frame))
@@ -139,16 +167,23 @@ class EdgeWorker:
         people_per_frame = self.detector.detect([frame.image for _, frame in ready])
         detector_seconds = (time.perf_counter() - started) / len(ready)
         for (runtime, frame), people in zip(ready, people_per_frame, strict=True):
-            runtime.detector_seconds += detector_seconds
+            stages = runtime.stages
+            stages.detect += detector_seconds
+            mark = time.perf_counter()
+            update = runtime.tracker.update(people, frame.timestamp_seconds)
+            after_track = time.perf_counter()
+            counts = runtime.counter.process(frame.timestamp_seconds, update)
+            after_count = time.perf_counter()
+            for totals in counts.finished_intervals:
+                self._submit(runtime, totals)
+            stages.track += after_track - mark
+            stages.count += after_count - after_track
+            stages.publish += time.perf_counter() - after_count
             runtime.frames_processed += 1
             runtime.window_frames += 1
             runtime.last_timestamp = frame.timestamp_seconds
-            update = runtime.tracker.update(people, frame.timestamp_seconds)
-            counts = runtime.counter.process(frame.timestamp_seconds, update)
-            for totals in counts.finished_intervals:
-                self._submit(runtime, totals)
             if self.on_frame is not None:
-                self.on_frame(runtime)
+                self.on_frame(ProcessedFrame(runtime, frame, people, counts))
 
     def _submit(self, runtime: CameraRuntime, totals: IntervalTotals) -> None:
         message = to_message(
@@ -175,7 +210,7 @@ class EdgeWorker:
             frames_processed=runtime.frames_processed,
             frames_dropped=runtime.source.frames_dropped,
             detector_milliseconds=round(
-                1000 * runtime.detector_seconds / max(runtime.frames_processed, 1), 2
+                1000 * runtime.stages.detect / max(runtime.frames_processed, 1), 2
             ),
             outbox_depth=self.sink.outbox_depth,
             outbox_bytes=self.sink.outbox_bytes,
@@ -192,6 +227,10 @@ class EdgeWorker:
         continues after it, and publish a last health report."""
         for runtime in self.cameras:
             runtime.source.close()
+            if isinstance(runtime.source, LiveSource):
+                runtime.stages.decode = 0.0
+            else:
+                runtime.stages.decode = runtime.source.decode_seconds
             if runtime.last_timestamp is None:
                 continue
             if isinstance(runtime.source, LiveSource):

@@ -21,7 +21,7 @@ from aggregator.influx import InfluxClient, InfluxSettings
 from aggregator.service import AggregatorService
 from edge.config import EdgeConfig, load_config
 from edge.sinks import open_sink
-from edge.worker import CameraRuntime, EdgeWorker
+from edge.worker import EdgeWorker, ProcessedFrame
 from footfall import __version__
 from footfall.local_services import running_stack
 
@@ -118,9 +118,10 @@ def _count_clip(worker: EdgeWorker, console: Console) -> None:
     ) as progress:
         task = progress.add_task(f"counting {runtime.config.id}", total=total, fps="-")
 
-        def on_frame(camera: CameraRuntime) -> None:
-            rate = camera.frames_processed / max(time.perf_counter() - started, 1e-9)
-            progress.update(task, completed=camera.frames_processed, fps=f"{rate:.1f}")
+        def on_frame(processed: ProcessedFrame) -> None:
+            done = processed.camera.frames_processed
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, completed=done, fps=f"{rate:.1f}")
 
         worker.on_frame = on_frame
         worker.run()
