@@ -97,6 +97,7 @@ class MqttConsumer:
         self._session_expiry_seconds = session_expiry_seconds
         self._topics = shared_topics(settings)
         self._extra_topics = list(extra_topics)
+        self._subscribe_mid: int | None = None
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = False
@@ -109,12 +110,16 @@ class MqttConsumer:
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
+        # Our own QoS 1 publishes (occupancy, dead letters, replica sync): at most 20 in
+        # flight, Mosquitto's default Receive Maximum; paho queues the rest in order.
+        self._client.max_inflight_messages_set(20)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(1, 30)
         _configure_transport(self._client, settings)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     def start(self) -> None:
         """Connect in the background; paho reconnects with backoff whenever the link drops."""
@@ -178,7 +183,7 @@ class MqttConsumer:
         subscriptions += [
             (topic, SubscribeOptions(qos=1, noLocal=True)) for topic in self._extra_topics
         ]
-        client.subscribe(subscriptions)
+        _, self._subscribe_mid = client.subscribe(subscriptions)
         log.info(
             "connected to MQTT %s:%d as %s (session %s)",
             self.settings.host,
@@ -187,6 +192,20 @@ class MqttConsumer:
             "resumed" if flags.session_present else "new",
         )
         self.connected.set()
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("broker refused subscriptions %s: %s", self._topics, refused)
 
     def _on_disconnect(
         self,

@@ -167,6 +167,13 @@ class StoreOccupancyTracker:
         self._cached = None
         return True
 
+    def records(self) -> list[LineRecord]:
+        """Every entrance count applied today."""
+        return [
+            LineRecord(self.store.id, camera_id, line_id, start_ns, entries, exits)
+            for (camera_id, line_id, start_ns), (entries, exits) in self._applied.items()
+        ]
+
     def knows(self, camera_id: str, line_id: str, start_ns: int) -> bool:
         return (camera_id, line_id, start_ns) in self._applied
 
@@ -283,6 +290,9 @@ class OccupancyBook:
 
     def snapshots(self, now_utc: datetime) -> list[OccupancySnapshot]:
         return [tracker.snapshot(now_utc) for _, tracker in sorted(self._trackers.items())]
+
+    def records(self) -> list[LineRecord]:
+        return [record for tracker in self._trackers.values() for record in tracker.records()]
 
     def stores(self) -> list[StoreOccupancyTracker]:
         return list(self._trackers.values())

@@ -4,14 +4,17 @@
   from InfluxDB, so occupancy continues instead of starting again from zero.
 * Replicas in one share group each receive only part of the messages. After a batch is
   durable, a replica publishes the entrance counts it applied on
-  ``{topic_root}/aggregator/line-counts``; the other replicas apply them too, idempotently by
-  (store, camera, line, interval start), so every replica's occupancy covers all messages.
+  ``{topic_root}/aggregator/line-counts`` (mode ``apply``); the other replicas apply them
+  too, idempotently by (store, camera, line, interval start), so every replica's occupancy
+  covers all messages. A replica killed after storing a batch but before its sync message
+  left may leave the others short; so on start, after rebuilding from InfluxDB, a replica
+  announces its whole state of today (mode ``seed``: applied only where the receiver knows
+  nothing yet, never overriding a newer live value).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +24,8 @@ from aggregator.measurements import LINE_COUNTS, STORE_OCCUPANCY
 from aggregator.occupancy import BusinessCalendar, LineRecord, OccupancyBook, to_nanoseconds
 
 SYNC_FORMAT = 1
+SYNC_MODES = ("apply", "seed")
+SYNC_RECORDS_PER_MESSAGE = 5000
 
 
 def sync_topic(settings: MqttSettings) -> str:
@@ -69,19 +74,29 @@ def rebuild_from_influx(
     return applied
 
 
-def encode_sync(replica: str, records: Iterable[LineRecord]) -> bytes:
-    rows = [
-        [r.store_id, r.camera_id, r.line_id, r.interval_start_ns, r.entries, r.exits]
-        for r in records
-    ]
-    return json.dumps({"format": SYNC_FORMAT, "replica": replica, "records": rows}).encode()
+def encode_sync(replica: str, records: list[LineRecord], mode: str = "apply") -> list[bytes]:
+    """Sync messages (at most :data:`SYNC_RECORDS_PER_MESSAGE` records each)."""
+    if mode not in SYNC_MODES:
+        raise ValueError(f"sync mode {mode!r} is not one of {SYNC_MODES}")
+    messages = []
+    for first in range(0, len(records), SYNC_RECORDS_PER_MESSAGE):
+        rows = [
+            [r.store_id, r.camera_id, r.line_id, r.interval_start_ns, r.entries, r.exits]
+            for r in records[first : first + SYNC_RECORDS_PER_MESSAGE]
+        ]
+        document = {"format": SYNC_FORMAT, "mode": mode, "replica": replica, "records": rows}
+        messages.append(json.dumps(document).encode())
+    return messages
 
 
-def decode_sync(payload: bytes) -> list[LineRecord]:
-    """Records from another replica; raises ValueError on anything unexpected."""
+def decode_sync(payload: bytes) -> tuple[str, list[LineRecord]]:
+    """Mode and records from another replica; raises ValueError on anything unexpected."""
     document: Any = json.loads(payload)
     if not isinstance(document, dict) or document.get("format") != SYNC_FORMAT:
         raise ValueError("not a line-counts sync message of format 1")
+    mode = document.get("mode")
+    if mode not in SYNC_MODES:
+        raise ValueError(f"unknown sync mode {mode!r}")
     records = []
     for row in document["records"]:
         store_id, camera_id, line_id, start_ns, entries, exits = row
@@ -92,4 +107,4 @@ def decode_sync(payload: bytes) -> list[LineRecord]:
         ):
             raise ValueError(f"bad numbers in {row!r}")
         records.append(LineRecord(store_id, camera_id, line_id, start_ns, entries, exits))
-    return records
+    return mode, records

@@ -26,7 +26,12 @@ from aggregator.influx import InfluxClient, InfluxError
 from aggregator.line_protocol import Point
 from aggregator.measurements import EDGE_STATUS, health_point, interval_points
 from aggregator.occupancy import LineRecord, OccupancyBook
-from aggregator.occupancy_sources import decode_sync, encode_sync, rebuild_from_influx, sync_topic
+from aggregator.occupancy_sources import (
+    decode_sync,
+    encode_sync,
+    rebuild_from_influx,
+    sync_topic,
+)
 from aggregator.spool import Spool
 from aggregator.validation import Rejection, RejectionCounter, validate_message
 from aggregator.writer import Backoff, BatchWriter
@@ -136,6 +141,7 @@ class AggregatorService:
         self.writer.start()
         self._receiving = True
         self.consumer.start()
+        self._announce_state()
         self._ticker = threading.Thread(target=self._tick, name="occupancy", daemon=True)
         self._ticker.start()
 
@@ -170,6 +176,15 @@ class AggregatorService:
             raise InfluxError(
                 f"{self.writer.spooled_segments} spool segments remain", retryable=True
             )
+
+    def _announce_state(self) -> None:
+        """Tell the other replicas everything this one knows of today (see occupancy_sources)."""
+        if self._sync_topic is None:
+            return
+        with self._book_lock:
+            records = self.book.records()
+        for payload in encode_sync(self.client_id, records, mode="seed"):
+            self.consumer.publish(self._sync_topic, payload)
 
     def _rebuild_occupancy(self) -> None:
         now = datetime.now(UTC)
@@ -216,12 +231,15 @@ class AggregatorService:
 
     def _handle_sync(self, payload: bytes) -> None:
         try:
-            records = decode_sync(payload)
+            mode, records = decode_sync(payload)
         except (ValueError, TypeError, KeyError) as error:
             log.warning("ignoring malformed replica sync message: %s", error)
             return
         with self._book_lock:
-            self.book.apply_records(records)
+            if mode == "seed":
+                self.book.seed(records)
+            else:
+                self.book.apply_records(records)
         self.stats.sync_records_received += len(records)
 
     def _reject(self, topic: str, payload: bytes, rejection: Rejection, token: AckToken) -> None:
@@ -246,12 +264,13 @@ class AggregatorService:
     # -- writer thread ---------------------------------------------------------------------
 
     def _on_durable(self, deliveries: list[Delivery]) -> None:
+        """Share the batch's entrance counts with the other replicas, then acknowledge: the
+        sync message is queued ahead of the acknowledgements on the same connection."""
+        if self._sync_topic is not None:
+            records = [record for delivery in deliveries for record in delivery.records]
+            for payload in encode_sync(self.client_id, records):
+                self.consumer.publish(self._sync_topic, payload)
         self.consumer.ack(delivery.ack for delivery in deliveries)
-        if self._sync_topic is None:
-            return
-        records = [record for delivery in deliveries for record in delivery.records]
-        if records:
-            self.consumer.publish(self._sync_topic, encode_sync(self.client_id, records))
 
     # -- occupancy ticker ------------------------------------------------------------------
 
