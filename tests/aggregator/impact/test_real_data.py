@@ -64,6 +64,13 @@ def _impact(connection: list[str], *arguments: str) -> dict[str, Any]:
     result = CliRunner().invoke(app, ["impact", *arguments, "--json", *connection])
     assert result.exit_code == 0, result.output
     report: dict[str, Any] = json.loads(result.stdout)
+    pooled = report["pooled"]
+    # the figures quoted in README.md / docs/impact.md (pytest -s prints them)
+    print(
+        f"FIGURE {report['effective_date']} vs {report['comparison']['baseline_year']}: "
+        f"{pooled['effect_pct']:+.1f}% [{pooled['ci_low_pct']:+.1f}, {pooled['ci_high_pct']:+.1f}]"
+        f" raw {pooled['raw_change_pct']:+.1f}% over {len(pooled['stores'])} sensors"
+    )
     return report
 
 
