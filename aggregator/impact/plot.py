@@ -44,7 +44,8 @@ def save_plot(report: ImpactReport, path: Path) -> None:
     visits_axes.axvline(
         np.datetime64(report.placebo_date), color="grey", linestyle=":", label="placebo date"
     )
-    visits_axes.set_title(f"{report.policy}: pooled stores ({report.comparison['description']})")
+    comparison = report.comparison["description"]
+    visits_axes.set_title(f"{report.policy}: pooled stores; comparison: {comparison}")
     visits_axes.set_ylabel("visits per day")
     visits_axes.legend(loc="best", fontsize="small")
     _effects(effects_axes, report)
