@@ -4,7 +4,7 @@ impact`` exactly as a user would.
 
 Only the local days the four analyses read are imported (their windows, placebo windows and
 baseline-year windows, computed from the same settings the command uses), which keeps the
-import to about a quarter of the package.
+import to about a third of the package.
 """
 
 from __future__ import annotations
