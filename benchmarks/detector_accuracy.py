@@ -50,21 +50,25 @@ class Setting:
     shape: str = "rect"
     """rect: smallest stride-multiple rectangle (dynamic export); square: imgsz×imgsz."""
     tiles: tuple[int, int] | None = None
+    overlap: float = 0.2
+    """Fraction of a tile shared with its neighbour."""
 
     @property
     def label(self) -> str:
-        tiling = f"{self.tiles[0]}×{self.tiles[1]} tiles" if self.tiles else "none"
+        tiling = "none"
+        if self.tiles:
+            tiling = f"{self.tiles[0]}×{self.tiles[1]} tiles, overlap {self.overlap:g}"
         return f"| {self.backend} | {self.imgsz} {self.shape} | {tiling} |"
 
 
 SETTINGS = [
     Setting("ultralytics", 1280),
-    Setting("ultralytics", 640, tiles=(2, 2)),
     Setting("onnxruntime", 640, "square"),
     Setting("onnxruntime", 960),
     Setting("onnxruntime", 1280),
     Setting("onnxruntime", 1280, "square"),
     Setting("onnxruntime", 640, tiles=(2, 2)),
+    Setting("onnxruntime", 640, tiles=(2, 2), overlap=0.35),
     Setting("openvino-f32", 1280),
     Setting("openvino", 640, "square"),
     Setting("openvino", 640),
@@ -75,6 +79,7 @@ SETTINGS = [
     Setting("openvino", 1280, "square"),
     Setting("openvino", 1408),
     Setting("openvino", 640, tiles=(2, 2)),
+    Setting("openvino", 640, tiles=(2, 2), overlap=0.35),
     Setting("openvino", 768, tiles=(2, 2)),
 ]
 
@@ -175,11 +180,13 @@ def ensure_exports(models: Path) -> dict[str, ExportedModel]:
     }
 
 
-def build(setting: Setting, exports: dict[str, ExportedModel], threads: int) -> Detector:
+def build(
+    setting: Setting, exports: dict[str, ExportedModel], threads: int, confidence: float
+) -> Detector:
     from edge.runtime.onnx_runtime import OnnxRuntimeDetector
     from edge.runtime.openvino_runtime import OpenVinoDetector
 
-    config = DetectorConfig(imgsz=setting.imgsz, threads=threads)
+    config = DetectorConfig(imgsz=setting.imgsz, threads=threads, confidence=confidence)
     exported = exports["onnx"]
     if setting.shape == "square":
         exported = exports[f"square{setting.imgsz}"]
@@ -196,7 +203,8 @@ def build(setting: Setting, exports: dict[str, ExportedModel], threads: int) -> 
         detector = OpenVinoDetector(exported, config)
     if setting.tiles is not None:
         rows, columns = setting.tiles
-        detector = TiledDetector(detector, TilingConfig(rows=rows, columns=columns))
+        tiling = TilingConfig(rows=rows, columns=columns, overlap=setting.overlap)
+        detector = TiledDetector(detector, tiling)
     return detector
 
 
@@ -227,6 +235,12 @@ def main(arguments: Sequence[str] | None = None) -> None:
     parser.add_argument("--stride", type=int, default=4, help="use every Nth frame")
     parser.add_argument("--limit", type=int, default=None, help="at most this many frames")
     parser.add_argument("--threads", type=int, default=0, help="runtime threads (0: all)")
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=DetectorConfig().confidence,
+        help="detection score threshold (default: the shipped default)",
+    )
     parser.add_argument("--models-dir", type=Path, default=Path("build/benchmark-models"))
     parser.add_argument("--only", default="", help="comma-separated backends to run")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
@@ -240,7 +254,8 @@ def main(arguments: Sequence[str] | None = None) -> None:
     settings = [item for item in SETTINGS if not wanted or item.backend in wanted]
     print(
         f"{options.video.name}: {len(frames)} frames (every {options.stride}th), "
-        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
+        f"confidence {options.confidence:g}, {os.cpu_count()} CPUs, "
+        f"load {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     lines: list[str] = []
@@ -249,7 +264,10 @@ def main(arguments: Sequence[str] | None = None) -> None:
         lines.append(line)
         print(line, flush=True)
 
-    run(settings, frames, truth, lambda item: build(item, exports, options.threads), emit)
+    def build_detector(setting: Setting) -> Detector:
+        return build(setting, exports, options.threads, options.confidence)
+
+    run(settings, frames, truth, build_detector, emit)
     if options.markdown is not None:
         options.markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,37 +118,42 @@ def _existing_export(
 
 
 def _run_ultralytics_export(weights: Path, request: ExportRequest) -> tuple[Any, Path]:
-    """The loaded ultralytics model and the file/folder its exporter produced."""
+    """The loaded ultralytics model and the ONNX file its exporter produced (OpenVINO IR is
+    converted from it by the OpenVINO runtime, not by ultralytics' exporter, whose model
+    converter may try to send usage telemetry)."""
     prepare_offline()
     disable_ultralytics_sync()
     from ultralytics.models.yolo.model import YOLO
 
     model = YOLO(str(weights))
     shape = request.input_shape()
-    produced = model.export(
-        format=request.format.value,
-        imgsz=request.imgsz if shape is None else list(shape),
-        dynamic=request.dynamic,
-        simplify=True,
-        half=False,
-        batch=1,
-        device="cpu",
-        verbose=False,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.trace deprecation notes
+        produced = model.export(
+            format="onnx",
+            imgsz=request.imgsz if shape is None else list(shape),
+            dynamic=request.dynamic,
+            simplify=True,
+            half=False,
+            batch=1,
+            device="cpu",
+            verbose=False,
+        )
     return model, Path(str(produced))
 
 
-def _collect_model_files(produced: Path, destination: Path, export_format: ExportFormat) -> None:
-    """Move the exporter's output to ``destination`` as ``model.onnx`` or ``model.xml/.bin``."""
+def _collect_model_files(onnx_file: Path, destination: Path, export_format: ExportFormat) -> None:
+    """Put the model in ``destination`` as ``model.onnx``, or as OpenVINO IR
+    ``model.xml`` + ``model.bin`` (float32 weights) read from the ONNX file."""
     if export_format is ExportFormat.ONNX:
-        shutil.move(produced, destination / MODEL_FILES[export_format])
+        shutil.move(onnx_file, destination / MODEL_FILES[export_format])
         return
-    xml_files = sorted(produced.glob("*.xml"))
-    if len(xml_files) != 1:
-        raise RuntimeError(f"expected one OpenVINO .xml in {produced}, found {len(xml_files)}")
-    xml = xml_files[0]
-    shutil.move(xml, destination / "model.xml")
-    shutil.move(xml.with_suffix(".bin"), destination / "model.bin")
+    import openvino
+
+    model = openvino.Core().read_model(str(onnx_file))
+    openvino.save_model(
+        model, str(destination / MODEL_FILES[export_format]), compress_to_fp16=False
+    )
 
 
 def _metadata(
