@@ -21,6 +21,9 @@ from edge.runtime.metadata import ExportedModel, ModelMetadata
 
 
 class InferenceSession(Protocol):
+    batching_pays: bool
+    """Whether one run of N images is faster than N runs of one (measured per runtime)."""
+
     def run(self, blob: Blob) -> npt.NDArray[np.float32]:
         """Raw model output for a batch of inputs."""
         ...
@@ -31,8 +34,9 @@ class ExportedModelDetector:
 
     With a dynamic-shape export each frame is letterboxed to the smallest stride-multiple
     rectangle whose longest side is ``config.imgsz`` (a 768×576 frame runs at 1280×960 input
-    pixels, not 1280×1280); a fixed-shape export gets its own shape. Frames of one shape are
-    run as one batch when the export's batch dimension is dynamic.
+    pixels, not 1280×1280); a fixed-shape export gets its own shape. Frames (or tiles) of one
+    shape are run as one batch when the export's batch dimension is dynamic and batching pays
+    on the runtime.
     """
 
     def __init__(
@@ -94,11 +98,12 @@ class ExportedModelDetector:
         return self._session.run(np.concatenate([blob, padding]))[:count]
 
     def _batches(self, frames: Sequence[Frame]) -> list[list[int]]:
-        """Frame indices grouped by frame size, split to the export's fixed batch size."""
+        """Frame indices grouped by frame size, split to the export's fixed batch size (or
+        to single frames where batching does not pay)."""
         groups: dict[tuple[int, ...], list[int]] = {}
         for index, frame in enumerate(frames):
             groups.setdefault(frame.shape, []).append(index)
-        size = self.metadata.batch
+        size = self.metadata.batch or (None if self._session.batching_pays else 1)
         batches: list[list[int]] = []
         for indices in groups.values():
             step = size or len(indices)

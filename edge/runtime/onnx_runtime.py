@@ -19,6 +19,9 @@ class OnnxRuntimeSession:
     ``threads`` is the intra-op thread count (0: ONNX Runtime's default, one per core).
     """
 
+    batching_pays = False
+    """Four 640×480 tiles: one batch of 4 took 15% longer than 4 single runs (1280×960: 23%)."""
+
     def __init__(self, exported: ExportedModel, threads: int) -> None:
         import onnxruntime
 
