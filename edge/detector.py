@@ -60,10 +60,9 @@ def _people_from_result(result: Any) -> People:
     classes = boxes.cls.cpu().numpy().astype(np.int64)
     keep = classes == PERSON_CLASS
     keypoints = None
-    if getattr(result, "keypoints", None) is not None and result.keypoints.data.shape[0] == len(
-        boxes
-    ):
-        keypoints = result.keypoints.data.cpu().numpy().astype(np.float64)[keep]
+    result_keypoints = getattr(result, "keypoints", None)
+    if result_keypoints is not None and result_keypoints.data.shape[0] == len(boxes):
+        keypoints = result_keypoints.data.cpu().numpy().astype(np.float64)[keep]
     return People(
         boxes=boxes.xyxy.cpu().numpy().astype(np.float64)[keep],
         scores=boxes.conf.cpu().numpy().astype(np.float64)[keep],
