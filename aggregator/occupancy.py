@@ -236,19 +236,24 @@ class OccupancyBook:
         """Apply a count interval's entrance lines; returns the records that changed."""
         store_id, camera_id = message.store_id, message.camera_id
         entrances = self._entrance_lines(store_id, camera_id)
+        tracker = self.tracker(store_id)
         start_ns = to_nanoseconds(message.interval_start_utc)
         replaced_ns = [to_nanoseconds(start) for start in message.merged_starts_utc[1:]]
-        records = []
+        changed = []
         for line_id, line in message.lines.items():
             if entrances is not None and line_id not in entrances:
                 continue
-            records.append(
-                LineRecord(store_id, camera_id, line_id, start_ns, line.entries, line.exits)
-            )
-            records.extend(
-                LineRecord(store_id, camera_id, line_id, replaced, 0, 0) for replaced in replaced_ns
-            )
-        return self.apply_records(records)
+            for interval_ns, entries, exits in [
+                (start_ns, line.entries, line.exits),
+                *((replaced, 0, 0) for replaced in replaced_ns),
+            ]:
+                if tracker.set_counts(camera_id, line_id, interval_ns, entries, exits):
+                    changed.append(
+                        LineRecord(store_id, camera_id, line_id, interval_ns, entries, exits)
+                    )
+        if changed:
+            self._changed.add(store_id)
+        return changed
 
     def apply_records(self, records: Iterable[LineRecord]) -> list[LineRecord]:
         changed = []

@@ -16,15 +16,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from aggregator.config import AggregatorConfig
 from aggregator.consumer import AckToken, MqttConsumer
-from aggregator.encoding import PointEncoder
+from aggregator.encoding import IntervalEncoder, PointEncoder
 from aggregator.influx import InfluxClient, InfluxError
 from aggregator.line_protocol import Point
-from aggregator.measurements import EDGE_STATUS, health_point, interval_points
+from aggregator.measurements import EDGE_STATUS, health_point
 from aggregator.occupancy import LineRecord, OccupancyBook
 from aggregator.occupancy_sources import (
     decode_sync,
@@ -45,12 +46,11 @@ OCCUPANCY_PUBLISH_SECONDS = 1.0
 STATS_LOG_SECONDS = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """What the writer hands back once a message's lines are durable."""
 
     ack: AckToken
-    records: list[LineRecord] = field(default_factory=list)
+    records: tuple[LineRecord, ...] = ()
 
 
 @dataclass
@@ -118,6 +118,8 @@ class AggregatorService:
         )
         self._encoder = PointEncoder()
         self._ticker_encoder = PointEncoder()
+        self._intervals = IntervalEncoder()
+        self._entrances: dict[tuple[str, str], set[str] | None] = {}
         self._recent = RecentSequences()
         self._book_lock = threading.Lock()
         self.book = OccupancyBook(config, datetime.now(UTC))
@@ -221,13 +223,14 @@ class AggregatorService:
             self.stats.duplicates += 1
             self.writer.add((), Delivery(token))
             return
-        store = self.config.store(message.store_id)
-        entrances = store.entrance_lines(message.camera_id)
-        lines = self._encoder.encode_all(interval_points(message, entrances))
+        key = (message.store_id, message.camera_id)
+        if key not in self._entrances:
+            self._entrances[key] = self.config.store(key[0]).entrance_lines(key[1])
+        lines = self._intervals.encode(message, self._entrances[key])
         with self._book_lock:
             records = self.book.apply_message(message)
         self.stats.accepted += 1
-        self.writer.add(lines, Delivery(token, records))
+        self.writer.add(lines, Delivery(token, tuple(records)))
 
     def _handle_sync(self, payload: bytes) -> None:
         try:
@@ -270,7 +273,7 @@ class AggregatorService:
             records = [record for delivery in deliveries for record in delivery.records]
             for payload in encode_sync(self.client_id, records):
                 self.consumer.publish(self._sync_topic, payload)
-        self.consumer.ack(delivery.ack for delivery in deliveries)
+        self.consumer.ack([delivery.ack for delivery in deliveries])
 
     # -- occupancy ticker ------------------------------------------------------------------
 

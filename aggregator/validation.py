@@ -94,9 +94,24 @@ def parse_topic(topic: str, topic_root: str) -> TopicAddress | Rejection:
     return TopicAddress(parts[0], parts[1], parts[2])
 
 
+_topic_cache: dict[tuple[str, str], TopicAddress | Rejection] = {}
+MAX_CACHED_TOPICS = 100_000
+
+
+def _cached_topic(topic: str, topic_root: str) -> TopicAddress | Rejection:
+    """:func:`parse_topic`, remembered: a camera publishes on the same few topics forever."""
+    key = (topic, topic_root)
+    address = _topic_cache.get(key)
+    if address is None:
+        if len(_topic_cache) >= MAX_CACHED_TOPICS:
+            _topic_cache.clear()
+        address = _topic_cache[key] = parse_topic(topic, topic_root)
+    return address
+
+
 def validate_message(topic: str, payload: bytes, topic_root: str) -> EdgeMessage | Rejection:
     """The validated message for ``payload`` received on ``topic``, or why it was refused."""
-    address = parse_topic(topic, topic_root)
+    address = _cached_topic(topic, topic_root)
     if isinstance(address, Rejection):
         return address
     if len(payload) > MAX_PAYLOAD_BYTES:
@@ -108,7 +123,8 @@ def validate_message(topic: str, payload: bytes, topic_root: str) -> EdgeMessage
         return _explain_failure(payload, error)
     except (ValueError, RecursionError) as error:  # pydantic-core limits, deep nesting
         return Rejection("bad_json", f"{type(error).__name__}: {str(error)[:200]}")
-    unstorable = _unstorable_identifier(message)
+    # Any backslash in an identifier appears in the JSON text as a backslash escape.
+    unstorable = _unstorable_identifier(message) if b"\\" in payload else None
     if unstorable is not None:
         return Rejection(
             "invalid_fields",

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from aggregator.config import MqttSettings
-from aggregator.consumer import AckToken, MqttConsumer
+from aggregator.consumer import AckToken, LeanPublishClient, MqttConsumer
 from footfall.local_services import LocalService
 
 
@@ -166,3 +166,41 @@ def test_topics_outside_the_three_kinds_are_not_received(
     assert len(inbox.payloads) == 1
     client.loop_stop()
     client.disconnect()
+
+
+def _publish_packet(
+    topic: bytes, payload: bytes, qos: int, properties: bytes, dup: bool, retain: bool
+) -> tuple[int, bytes]:
+    header = 0x30 | (0x08 if dup else 0) | qos << 1 | (0x01 if retain else 0)
+    mid = b"\x12\x34" if qos else b""
+    body = len(topic).to_bytes(2, "big") + topic + mid + bytes([len(properties)]) + properties
+    return header, body + payload
+
+
+@pytest.mark.parametrize(
+    ("qos", "properties", "dup", "retain"),
+    [
+        (1, b"", False, False),
+        (1, b"", True, True),
+        (1, b"\x01\x01", False, False),  # payload format indicator: paho's decoder
+        (0, b"", False, True),
+    ],
+)
+def test_lean_publish_decoder_agrees_with_paho(
+    qos: int, properties: bytes, dup: bool, retain: bool
+) -> None:
+    header, packet = _publish_packet(
+        b"footfall/v1/store 1/door/counts", b'{"x": 1}', qos, properties, dup, retain
+    )
+    decoded: dict[str, tuple[object, ...]] = {}
+    for name, client_class in [("paho", mqtt.Client), ("lean", LeanPublishClient)]:
+        client = client_class(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, manual_ack=True)
+        client.on_message = lambda _client, _userdata, message, name=name: decoded.__setitem__(
+            name,
+            (message.topic, message.payload, message.mid, message.qos, message.dup, message.retain),
+        )
+        client._in_packet["command"] = header
+        client._in_packet["packet"] = bytearray(packet)
+        client._handle_publish()
+    assert decoded["lean"] == decoded["paho"]
+    assert decoded["lean"][1] == b'{"x": 1}'
