@@ -24,9 +24,7 @@ names = st.text(
 
 @st.composite
 def intervals(draw: st.DrawFn) -> CountInterval:
-    start = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(
-        microseconds=draw(st.integers(0, 10**14))
-    )
+    start = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(microseconds=draw(st.integers(0, 10**14)))
     length_microseconds = draw(st.integers(1, 10**10))
     length = timedelta(microseconds=length_microseconds)
     merged_count = draw(st.integers(0, 3))
