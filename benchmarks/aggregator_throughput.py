@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -110,12 +109,22 @@ class RawPublisher:
                     self.acknowledged += 1
                     self._condition.notify_all()
 
-    def send(self, packets: list[bytes], send_times: dict[int, float], probes: set[int]) -> None:
-        chunk = 500
+    def send(
+        self,
+        packets: list[bytes],
+        send_times: dict[int, float],
+        probes: set[int],
+        rate_per_second: float | None = None,
+    ) -> None:
+        """Send everything (as fast as the window allows, or at ``rate_per_second``)."""
+        chunk = 500 if rate_per_second is None else 25
+        started = time.monotonic()
         for first in range(0, len(packets), chunk):
             with self._condition:
                 while first - self.acknowledged > self._window:
                     self._condition.wait(1)
+            if rate_per_second is not None:
+                time.sleep(max(0.0, started + first / rate_per_second - time.monotonic()))
             now = time.monotonic()
             for index in range(first, min(first + chunk, len(packets))):
                 if index in probes:
@@ -191,6 +200,18 @@ def cpu_seconds(pid: int) -> float:
     return float(times.user + times.system)
 
 
+def run_queue_seconds(pid: int) -> float:
+    """Time the process's threads were ready to run but waited for a CPU (Linux schedstat):
+    on a shared 2-core machine, the CPU other work took from the aggregator."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 @dataclass(frozen=True)
 class Result:
     replicas: int
@@ -199,6 +220,8 @@ class Result:
     latencies_seconds: list[float]
     cpu_seconds: dict[str, float]
     """CPU time used during the run by: aggregators (summed), mosquitto, influxd."""
+    waiting_for_cpu_seconds: float
+    """Time the aggregators' threads were runnable but had no CPU."""
 
     @property
     def messages_per_second(self) -> float:
@@ -249,14 +272,24 @@ def _wait_subscribed(broker: LocalService, client_ids: list[str]) -> None:
     raise RuntimeError(f"aggregators {client_ids} did not connect")
 
 
+@dataclass(frozen=True)
+class Run:
+    replicas: int
+    count: int
+    stores: int
+    probe_every: int
+    rate_per_second: float | None = None
+    """None: publish as fast as the broker takes it (a backlog the aggregators drain)."""
+
+
 def run_configuration(
-    replicas: int, count: int, stores: int, probe_every: int,
-    directory: Path, broker: LocalService, database: LocalService,
-) -> Result:  # fmt: skip
+    run: Run, directory: Path, broker: LocalService, database: LocalService
+) -> Result:
+    replicas, count = run.replicas, run.count
     name = f"bench_{replicas}_{int(time.time())}"
     client = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{database.port}", database=name))
     processes = start_aggregators(replicas, directory, broker, database, name)
-    packets, probes = build_packets(count, stores, probe_every)
+    packets, probes = build_packets(count, run.stores, run.probe_every)
     watcher = ProbeWatcher(client, probes)
     send_times: dict[int, float] = {}
     publisher = RawPublisher(broker.port)
@@ -267,8 +300,9 @@ def run_configuration(
         "influxd": [database.process.pid] if database.process else [],
     }
     cpu_before = {name: sum(cpu_seconds(pid) for pid in group) for name, group in pids.items()}
+    waiting_before = sum(run_queue_seconds(pid) for pid in pids["aggregators"])
     started = time.monotonic()
-    publisher.send(packets, send_times, probes)
+    publisher.send(packets, send_times, probes, run.rate_per_second)
     publisher.wait_acknowledged(count, 600)
     watcher.done.wait(600)
     finished = _wait_all_stored(client, count, watcher.seen[count - 1])
@@ -276,6 +310,7 @@ def run_configuration(
         name: sum(cpu_seconds(pid) for pid in group) - cpu_before[name]
         for name, group in pids.items()
     }
+    waiting = sum(run_queue_seconds(pid) for pid in pids["aggregators"]) - waiting_before
     publisher.close()
     for process in processes:
         process.send_signal(signal.SIGTERM)
@@ -283,7 +318,7 @@ def run_configuration(
         process.wait(60)
     client.close()
     latencies = [watcher.seen[index] - send_times[index] for index in sorted(probes)]
-    return Result(replicas, count, finished - started, latencies, cpu_used)
+    return Result(replicas, count, finished - started, latencies, cpu_used, waiting)
 
 
 def _wait_all_stored(client: InfluxClient, count: int, last_probe_seen: float) -> float:
@@ -297,12 +332,35 @@ def _wait_all_stored(client: InfluxClient, count: int, last_probe_seen: float) -
         finished = time.monotonic()
 
 
+def report(label: str, result: Result) -> None:
+    replicas, cpu = result.replicas, result.cpu_seconds
+    print(
+        f"{label}: {result.messages} messages in {result.seconds:.2f} s = "
+        f"{result.messages_per_second:,.0f} messages/s "
+        f"({result.messages_per_second / replicas:,.0f} per process); latency publish -> "
+        f"queryable p50 {result.percentile(0.5) * 1000:.0f} ms, "
+        f"p99 {result.percentile(0.99) * 1000:.0f} ms over {len(result.latencies_seconds)} probes",
+        flush=True,
+    )
+    print(
+        f"  CPU seconds during the run: aggregators {cpu['aggregators']:.1f}, "
+        f"mosquitto {cpu['mosquitto']:.1f}, influxd {cpu['influxd']:.1f} "
+        f"(wall {result.seconds:.1f} s on {os.cpu_count()} cores); aggregator CPU per "
+        f"message {cpu['aggregators'] / result.messages * 1e6:.0f} µs = "
+        f"{result.messages / cpu['aggregators']:,.0f} messages per aggregator CPU-second; "
+        f"aggregator threads waited {result.waiting_for_cpu_seconds:.1f} s for a CPU",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--stores", type=int, default=50)
     parser.add_argument("--probe-every", type=int, default=500)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--steady-rate", type=float, default=5000, help="0: skip that run")
+    parser.add_argument("--steady-messages", type=int, default=25_000)
     arguments = parser.parse_args()
     print(f"cpu cores: {os.cpu_count()}, load average before: {os.getloadavg()}", flush=True)
     results: list[Result] = []
@@ -310,33 +368,17 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="footfall-bench-") as temporary,
         running_stack(Path(temporary) / "stack") as (broker, database),
     ):
+        if arguments.steady_rate:
+            steady = Run(1, arguments.steady_messages, arguments.stores, 100, arguments.steady_rate)
+            result = run_configuration(steady, Path(temporary), broker, database)
+            report(f"1 aggregator, publishing at {arguments.steady_rate:,.0f}/s", result)
         for replicas in arguments.replicas:
-            result = run_configuration(
-                replicas, arguments.messages, arguments.stores, arguments.probe_every,
-                Path(temporary), broker, database,
-            )  # fmt: skip
+            run = Run(replicas, arguments.messages, arguments.stores, arguments.probe_every)
+            result = run_configuration(run, Path(temporary), broker, database)
             results.append(result)
-            print(
-                f"{replicas} aggregator process(es): {result.messages} messages in "
-                f"{result.seconds:.2f} s = {result.messages_per_second:,.0f} messages/s "
-                f"({result.messages_per_second / replicas:,.0f} per process); latency publish -> "
-                f"queryable p50 {result.percentile(0.5) * 1000:.0f} ms, "
-                f"p99 {result.percentile(0.99) * 1000:.0f} ms over "
-                f"{len(result.latencies_seconds)} probes",
-                flush=True,
-            )
-            cpu = result.cpu_seconds
-            print(
-                f"  CPU seconds during the run: aggregators {cpu['aggregators']:.1f}, "
-                f"mosquitto {cpu['mosquitto']:.1f}, influxd {cpu['influxd']:.1f} "
-                f"(wall {result.seconds:.1f} s on {os.cpu_count()} cores); aggregator CPU per "
-                f"message {cpu['aggregators'] / result.messages * 1e6:.0f} µs = "
-                f"{result.messages / cpu['aggregators']:,.0f} messages per aggregator CPU-second",
-                flush=True,
-            )
+            report(f"{replicas} aggregator process(es), backlog", result)
     print(f"load average after: {os.getloadavg()}")
     single = next((result for result in results if result.replicas == 1), results[0])
-    print(f"median latency seconds: {statistics.median(single.latencies_seconds):.3f}")
     print(f"messages_per_second: {single.messages_per_second:.0f}")
 
 
