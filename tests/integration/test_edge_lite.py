@@ -61,7 +61,10 @@ try:
     app(["edge", "run", "--config", {config!r}])
 except SystemExit as stop:
     code = stop.code
-loaded = sorted(n for n, m in sys.modules.items() if m is not None and n.split(".")[0] in {blocked!r})
+loaded = sorted(
+    name for name, module in sys.modules.items()
+    if module is not None and name.split(".")[0] in {blocked!r}
+)
 print("LOADED " + ",".join(loaded))
 sys.exit(code)
 """
