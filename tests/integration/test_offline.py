@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from footfall.local_services import LocalService
+from tests.edge.exported_models import exported, models_dir
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +91,8 @@ def test_worker_talks_to_loopback_only(
     trace = tmp_path / "trace.txt"
     environment = {key: value for key, value in os.environ.items() if not key.startswith("YOLO_")}
     environment["HOME"] = str(tmp_path)  # no ultralytics settings or cached fonts from before
+    exported()  # auto then runs the export on OpenVINO / ONNX Runtime
+    environment["FOOTFALL_MODELS_DIR"] = str(models_dir())
     completed = subprocess.run(
         [
             strace,
