@@ -46,6 +46,10 @@ from edge.outbox import Outbox, OutboxError
 logger = logging.getLogger(__name__)
 
 MAXIMUM_REFUSAL_BACKOFF_SECONDS = 60.0
+NO_MATCHING_SUBSCRIBERS = 0x10
+"""PUBACK reason: the broker took the message but nobody was subscribed (e.g. Mosquitto 2.0
+restarted and the aggregators have not re-made their shared subscriptions yet). The message
+reached no one, so it stays in the outbox and is sent again after a back-off."""
 
 
 @dataclass(frozen=True)
@@ -345,7 +349,7 @@ class MqttPublisher:
             sequence = self._sequence_by_message_id.pop(message_id, None)
             if sequence is None:
                 continue  # status, health, or a re-sent acknowledged interval
-            if reason_code.is_failure:
+            if reason_code.is_failure or reason_code.value == NO_MATCHING_SUBSCRIBERS:
                 refused.append((sequence, reason_code))
             else:
                 acknowledged.append(sequence)
@@ -358,7 +362,7 @@ class MqttPublisher:
             self._outbox.release(self.camera_id, [sequence for sequence, _ in refused])
             sequence, reason_code = refused[0]
             self._record_error(
-                f"MQTT broker {self.address} refused {len(refused)} count message(s) on"
+                f"MQTT broker {self.address} did not deliver {len(refused)} count message(s) on"
                 f" {self.counts_topic} (first: sequence {sequence}, {reason_code});"
                 f" retrying in {self._refusal_backoff_seconds:g} s"
             )

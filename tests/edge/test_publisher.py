@@ -23,6 +23,7 @@ from tests.edge.mqtt_support import (
     PublisherFactory,
     own_broker,
     retained_status,
+    wait_for_error,
 )
 from tests.edge.test_outbox import make_interval
 
@@ -181,3 +182,27 @@ def test_unreachable_broker_keeps_data_then_delivers_merged_totals(
     collector.close()
     publisher.stop(1)
     broker.stop()
+
+
+def test_unheard_intervals_wait_until_an_aggregator_subscribes(
+    tmp_path: Path, make_publisher: PublisherFactory
+) -> None:
+    """PUBACK "no matching subscribers" (0x10) means nobody got the interval: it stays in
+    the outbox and goes again once a (shared) subscriber exists."""
+    broker = mosquitto(tmp_path / "broker")
+    broker.start()
+    try:
+        publisher = make_publisher(broker.port)
+        for index in range(5):
+            publisher.submit_interval(make_interval(index, entries=2))
+        error = wait_for_error(publisher, "did not deliver")
+        assert "No matching subscribers" in error
+        assert publisher.status().outbox_depth == 5
+        collector = Collector(broker.port, topic="$share/aggregators/footfall/v1/+/+/counts")
+        assert collector.wait_until(lambda: len(collector.counts()) >= 5, 30)
+        assert publisher.flush(10)
+        assert sorted(message.sequence for message in collector.counts())[:5] == list(range(5))
+        assert publisher.status().outbox_depth == 0
+        collector.close()
+    finally:
+        broker.stop()
