@@ -15,6 +15,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from footfall.local_services import LocalService
+from tests.edge.mqtt_support import Collector
 from tests.edge.exported_models import exported, models_dir
 from tests.integration.test_offline import short_clip
 
@@ -99,6 +100,7 @@ def test_worker_runs_without_torch(
             }
         )
     )
+    subscriber = Collector(mosquitto_server.port, topic="footfall/v1/+/+/counts")
     completed = subprocess.run(
         [sys.executable, "-c", RUNNER.format(blocked=TORCH_FAMILY, config=str(config))],
         capture_output=True,
@@ -114,5 +116,8 @@ def test_worker_runs_without_torch(
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "LOADED \n" in completed.stdout
     assert "all delivered: True" in completed.stderr
+    assert subscriber.wait_until(lambda: len(subscriber.counts()) >= 1, 5)
+    assert {message.camera_id for message in subscriber.counts()} == {"cam"}
+    subscriber.close()
     totals = json.loads(completed.stderr.split("totals ", 1)[1].split("; all delivered", 1)[0])
     assert set(totals["cam"]["door"]) == {"entries", "exits"}

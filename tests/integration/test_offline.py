@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from footfall.local_services import LocalService
+from tests.edge.mqtt_support import Collector
 from tests.edge.exported_models import exported, models_dir
 
 pytestmark = pytest.mark.integration
@@ -93,6 +94,7 @@ def test_worker_talks_to_loopback_only(
     environment["HOME"] = str(tmp_path)  # no ultralytics settings or cached fonts from before
     exported()  # auto then runs the export on OpenVINO / ONNX Runtime
     environment["FOOTFALL_MODELS_DIR"] = str(models_dir())
+    subscriber = Collector(mosquitto_server.port, topic="footfall/v1/+/+/counts")
     completed = subprocess.run(
         [
             strace,
@@ -118,6 +120,8 @@ def test_worker_talks_to_loopback_only(
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "all delivered: True" in completed.stdout + completed.stderr
+    assert subscriber.wait_until(lambda: len(subscriber.counts()) >= 1, 5)
+    subscriber.close()
     seen = destinations(trace.read_text())
     network = [address for address in seen if address not in {"AF_UNIX", "AF_NETLINK"}]
     assert "127.0.0.1" in network  # the broker connection was traced, so tracing works
