@@ -15,8 +15,8 @@ import yaml
 from packaging.requirements import Requirement
 
 from footfall.local_services import LocalService
-from tests.edge.mqtt_support import Collector
 from tests.edge.exported_models import exported, models_dir
+from tests.edge.mqtt_support import Collector
 from tests.integration.test_offline import short_clip
 
 pytestmark = pytest.mark.integration

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from footfall.local_services import LocalService
-from tests.edge.mqtt_support import Collector
 from tests.edge.exported_models import exported, models_dir
+from tests.edge.mqtt_support import Collector
 
 pytestmark = pytest.mark.integration
 
