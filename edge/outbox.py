@@ -313,6 +313,23 @@ class Outbox:
         with self._lock:
             self._in_flight.get(camera_id, set()).difference_update(sequences)
 
+    def requeue(self, camera_id: str, sequences: Iterable[int]) -> int:
+        """Kept acknowledged intervals whose re-send the broker did not deliver (PUBACK 0x10
+        "no matching subscribers" after a restart that lost them and the shared
+        subscriptions): unacknowledged again, so they are delivered like any other and
+        survive a restart. Returns how many were still kept (expired ones are gone)."""
+        with self._lock:
+            with self._transaction("requeue intervals") as connection:
+                before = connection.total_changes
+                connection.executemany(
+                    "UPDATE messages SET acknowledged_at_seconds = NULL WHERE camera_id = ?"
+                    " AND sequence = ? AND acknowledged_at_seconds IS NOT NULL",
+                    [(camera_id, sequence) for sequence in sequences],
+                )
+                requeued = connection.total_changes - before
+            self._depth += requeued
+            return requeued
+
     def acknowledge(self, camera_id: str, sequences: Iterable[int]) -> int:
         """The broker confirmed these intervals (PUBACK): remove them from the queue (or
         keep them ``keep_acknowledged_seconds`` for re-sending). Returns how many were

@@ -11,7 +11,9 @@ order, and acknowledges them in the outbox when the broker's PUBACK reports succ
 broker that refuses a message (PUBACK reason code >= 0x80, e.g. not authorised) gets it
 again after a backoff; it stays in the outbox meanwhile. On every connect it publishes the
 retained ``online`` status and re-sends the outbox's recently acknowledged intervals (see
-``OutboxConfig.keep_acknowledged_seconds``).
+``OutboxConfig.keep_acknowledged_seconds``); a re-sent copy that reaches no subscriber (PUBACK
+0x10, e.g. a restarted Mosquitto 2.0 without the aggregators' shared subscriptions yet) puts
+its interval back in the queue, so it is delivered like a new one.
 
 Connection problems never raise: ``status()`` reports them and the data waits in the outbox.
 """
@@ -62,6 +64,11 @@ class PublisherStatus:
     last_acknowledged_utc: datetime | None
     in_flight: int
     outbox_depth: int
+
+
+def reached_a_subscriber(reason_code: ReasonCode) -> bool:
+    """Whether a PUBACK confirms delivery: a success code other than 0x10."""
+    return not reason_code.is_failure and reason_code.value != NO_MATCHING_SUBSCRIBERS
 
 
 def client_id_for(store_id: str, camera_id: str) -> str:
@@ -118,6 +125,10 @@ class MqttPublisher:
         self._just_connected = threading.Event()
         self._acknowledgements: deque[tuple[int, ReasonCode]] = deque()
         self._sequence_by_message_id: dict[int, int] = {}
+        self._resent_sequence_by_message_id: dict[int, int] = {}
+        """Re-sent copies of acknowledged intervals, until their PUBACK."""
+        self._settle_lock = threading.Lock()
+        """Held while PUBACKs change the outbox, so ``flush`` never sees a state between."""
         self._state_lock = threading.Lock()
         self._connected = False
         self._connections = 0
@@ -169,12 +180,20 @@ class MqttPublisher:
         """Wait until the broker has acknowledged every interval of this camera; False when
         ``timeout_seconds`` passed first (the rest stays in the outbox)."""
         deadline = time.monotonic() + timeout_seconds
-        while self._outbox.depth(self.camera_id) > 0:
+        while self._unsettled():
             if time.monotonic() >= deadline:
                 return False
             self._wakeup.set()
             time.sleep(0.02)
         return True
+
+    def _unsettled(self) -> bool:
+        """Intervals not yet confirmed: unacknowledged in the outbox, or re-sent copies of
+        acknowledged ones still waiting for a PUBACK (a 0x10 puts them back in the queue)."""
+        with self._settle_lock:
+            return bool(self._resent_sequence_by_message_id) or (
+                self._outbox.depth(self.camera_id) > 0
+            )
 
     def stop(self, timeout_seconds: float = 5.0) -> bool:
         """Flush for up to ``timeout_seconds``, publish the retained ``offline`` status and
@@ -324,10 +343,16 @@ class MqttPublisher:
             self._client.publish(
                 self.status_topic, self._status_payload("online"), qos=1, retain=True
             )
-            for message in self._outbox.recently_acknowledged(self.camera_id):
-                self._client.publish(self.counts_topic, message.model_dump_json(), qos=1)
+            self._resend_acknowledged()
         if time.monotonic() >= self._refused_until_monotonic:
             self._fill_window()
+
+    def _resend_acknowledged(self) -> None:
+        with self._settle_lock:
+            for message in self._outbox.recently_acknowledged(self.camera_id):
+                info = self._client.publish(self.counts_topic, message.model_dump_json(), qos=1)
+                if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                    self._resent_sequence_by_message_id[info.mid] = message.sequence
 
     def _fill_window(self) -> None:
         capacity = self._config.max_inflight - len(self._sequence_by_message_id)
@@ -342,17 +367,31 @@ class MqttPublisher:
             self._sequence_by_message_id[info.mid] = message.sequence
 
     def _process_acknowledgements(self) -> None:
+        with self._settle_lock:
+            self._settle_acknowledgements()
+
+    def _settle_acknowledgements(self) -> None:
+        """Copies that reached nobody are requeued before anything is acknowledged, so the
+        outbox's depth never drops to 0 on the way."""
         acknowledged: list[int] = []
         refused: list[tuple[int, ReasonCode]] = []
+        refused_copies: list[int] = []
         while self._acknowledgements:
             message_id, reason_code = self._acknowledgements.popleft()
+            delivered = reached_a_subscriber(reason_code)
             sequence = self._sequence_by_message_id.pop(message_id, None)
             if sequence is None:
-                continue  # status, health, or a re-sent acknowledged interval
-            if reason_code.is_failure or reason_code.value == NO_MATCHING_SUBSCRIBERS:
-                refused.append((sequence, reason_code))
-            else:
+                copy = self._resent_sequence_by_message_id.pop(message_id, None)
+                if copy is not None and not delivered:
+                    refused.append((copy, reason_code))
+                    refused_copies.append(copy)
+                continue  # otherwise status, health, or a delivered re-sent copy
+            if delivered:
                 acknowledged.append(sequence)
+            else:
+                refused.append((sequence, reason_code))
+        if refused_copies:
+            self._outbox.requeue(self.camera_id, refused_copies)
         if acknowledged:
             self._outbox.acknowledge(self.camera_id, acknowledged)
             with self._state_lock:
@@ -360,16 +399,24 @@ class MqttPublisher:
             self._refusal_backoff_seconds = float(self._reconnect_minimum_seconds)
         if refused:
             self._outbox.release(self.camera_id, [sequence for sequence, _ in refused])
-            sequence, reason_code = refused[0]
-            self._record_error(
-                f"MQTT broker {self.address} did not deliver {len(refused)} count message(s) on"
-                f" {self.counts_topic} (first: sequence {sequence}, {reason_code});"
-                f" retrying in {self._refusal_backoff_seconds:g} s"
-            )
-            self._refused_until_monotonic = time.monotonic() + self._refusal_backoff_seconds
+            self._back_off(refused)
+
+    def _back_off(self, refused: list[tuple[int, ReasonCode]]) -> None:
+        """Wait before sending again. The refusals of one burst (up to ``max_inflight``
+        PUBACKs, read in several batches) start one back-off, not one per batch: doubling per
+        batch made one burst after a broker restart wait 2 to 16 s instead of 1 s."""
+        now = time.monotonic()
+        if now >= self._refused_until_monotonic:
+            self._refused_until_monotonic = now + self._refusal_backoff_seconds
             self._refusal_backoff_seconds = min(
                 2 * self._refusal_backoff_seconds, MAXIMUM_REFUSAL_BACKOFF_SECONDS
             )
+        sequence, reason_code = refused[0]
+        self._record_error(
+            f"MQTT broker {self.address} did not deliver {len(refused)} count message(s) on"
+            f" {self.counts_topic} (first: sequence {sequence}, {reason_code});"
+            f" retrying in {self._refused_until_monotonic - now:.1f} s"
+        )
 
     def _status_payload(self, state: Literal["online", "offline"]) -> str:
         return CameraStatus(

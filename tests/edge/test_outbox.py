@@ -124,6 +124,29 @@ def test_kept_acknowledged_intervals_expire(tmp_path: Path) -> None:
     assert outbox.stored_bytes < bytes_with_kept
 
 
+def test_requeue_puts_kept_acknowledged_intervals_back_in_order(tmp_path: Path) -> None:
+    now = [1_000.0]
+    outbox = Outbox(
+        tmp_path / "o.sqlite3", 1 << 20, keep_acknowledged_seconds=60, clock=lambda: now[0]
+    )
+    for index in range(4):
+        outbox.append(make_interval(index, entries=index))
+    assert outbox.acknowledge("door", [0, 1, 2]) == 3
+    # 3 is not acknowledged, 9 does not exist: neither changes anything.
+    assert outbox.requeue("door", [2, 0, 3, 9]) == 2
+    assert outbox.depth() == 3
+    assert [message.sequence for message in outbox.take("door", 10)] == [0, 2, 3]
+    assert [message.sequence for message in outbox.recently_acknowledged("door")] == [1]
+    now[0] += 61
+    assert outbox.requeue("door", [1]) == 1  # kept until the next acknowledgement prunes it
+    assert outbox.acknowledge("door", [0, 1, 2, 3]) == 4
+    now[0] += 61
+    outbox.append(make_interval(4))
+    outbox.acknowledge("door", [4])
+    assert outbox.requeue("door", [0, 1, 2, 3]) == 0  # expired and deleted
+    assert outbox.depth() == 0
+
+
 def test_merge_sums_counts_and_weights_zone_means_by_frames() -> None:
     first = make_interval(0, entries=3, exits=1, frames=10, zone_mean=2.0, zone_max=4)
     second = make_interval(1, entries=5, exits=2, frames=30, zone_mean=1.0, zone_max=3)

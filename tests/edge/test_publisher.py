@@ -5,6 +5,8 @@ A real paho client subscribes and records what arrives."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -148,6 +150,42 @@ def test_resending_acknowledged_covers_a_broker_crash_that_lost_its_queue(
     broker.stop()
 
 
+def test_resent_copies_that_reach_no_subscriber_go_back_into_the_outbox(
+    tmp_path: Path, make_publisher: PublisherFactory
+) -> None:
+    """As above with the aggregators' shared subscription, which Mosquitto 2.0 does not
+    restore after a restart: the re-sent copies get PUBACK 0x10 "no matching subscribers".
+    They go back into the outbox and arrive once the aggregator has subscribed again
+    (counting 0x10 on a re-sent copy as delivered lost all 100)."""
+    broker = own_broker(tmp_path / "broker", autosave_seconds=3600)
+    shared_topic = "$share/aggregators/footfall/v1/+/+/counts"
+    Collector(broker.port, topic=shared_topic, client_id="aggregator").close()
+    outbox = Outbox(tmp_path / "outbox.sqlite3", 1 << 20, keep_acknowledged_seconds=60)
+    publisher = make_publisher(broker.port, outbox)
+    for index in range(100):
+        publisher.submit_interval(make_interval(index, entries=1 + index % 3))
+    assert publisher.flush(10)  # queued in the broker's memory for the offline aggregator
+    broker.kill()
+    broker.start()
+    deadline = time.monotonic() + 10
+    while outbox.depth() < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert outbox.depth() == 100
+    assert "No matching subscribers" in wait_for_error(publisher, "did not deliver")
+    assert publisher.status().connections == 2
+    collector = Collector(broker.port, topic=shared_topic, client_id="aggregator")
+    assert publisher.flush(20), publisher.status()
+    assert collector.wait_until(lambda: len(collector.unique_counts()) >= 100, 5)
+    unique = collector.unique_counts()
+    assert set(unique) == set(range(100))
+    assert sum(message.lines["entrance"].entries for message in unique.values()) == sum(
+        1 + index % 3 for index in range(100)
+    )
+    collector.close()
+    publisher.stop(1)
+    broker.stop()
+
+
 def test_unreachable_broker_keeps_data_then_delivers_merged_totals(
     tmp_path: Path, make_publisher: PublisherFactory
 ) -> None:
@@ -203,6 +241,37 @@ def test_unheard_intervals_wait_until_an_aggregator_subscribes(
         assert publisher.flush(10)
         assert sorted(message.sequence for message in collector.counts())[:5] == list(range(5))
         assert publisher.status().outbox_depth == 0
+        collector.close()
+    finally:
+        broker.stop()
+
+
+def test_one_burst_of_refusals_backs_off_once(
+    tmp_path: Path, make_publisher: PublisherFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker comes up without a subscriber while 300 intervals wait: the first 100 go
+    out at once and their PUBACKs 0x10 are read in several batches. They start one back-off
+    of 1 s, not one per batch (doubling per batch waited 2, 4 and 16 s in three runs)."""
+    caplog.set_level(logging.WARNING, logger="edge.publisher")
+    port = free_port()
+    publisher = make_publisher(port)
+    for index in range(300):
+        publisher.submit_interval(make_interval(index, entries=2))
+    broker = mosquitto(tmp_path / "broker", port)
+    broker.start()
+    try:
+        wait_for_error(publisher, "did not deliver", timeout_seconds=10)
+        collector = Collector(port, topic="$share/aggregators/footfall/v1/+/+/counts")
+        assert publisher.flush(20), publisher.status()
+        refusals = [r for r in caplog.records if "did not deliver" in r.getMessage()]
+        first_burst = [r for r in refusals if r.created - refusals[0].created < 0.5]
+        retry_seconds = [
+            float(re.findall(r"retrying in ([0-9.]+) s", r.getMessage())[0]) for r in first_burst
+        ]
+        assert sum(int(re.findall(r"deliver (\d+)", r.getMessage())[0]) for r in first_burst) >= 100
+        assert max(retry_seconds) <= 1.0, retry_seconds
+        assert collector.wait_until(lambda: len(collector.unique_counts()) >= 300, 5)
+        assert sum(m.lines["entrance"].entries for m in collector.unique_counts().values()) == 600
         collector.close()
     finally:
         broker.stop()
