@@ -12,11 +12,24 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from aggregator.influx import InfluxSettings
 from edge.config import ConfigError, TlsConfig, describe_errors
 from edge.messages import Identifier
+
+
+def known_timezone(value: str) -> str:
+    """``value`` when it names an IANA time zone (``Europe/London``), else ``ValueError``."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}") from None
+    return value
+
+
+TimezoneName = Annotated[str, AfterValidator(known_timezone)]
+"""An IANA time zone name, checked when a model is validated."""
 
 
 class Section(BaseModel):
@@ -32,21 +45,12 @@ class CameraEntrances(Section):
 class StoreConfig(Section):
     id: Identifier
     name: str | None = None
-    timezone: str = "UTC"
+    timezone: TimezoneName = "UTC"
     """IANA time zone, e.g. ``Europe/London``: business days and policy dates are local."""
     capacity: Annotated[int, Field(ge=1)] | None = None
     daily_reset_local_time: time = time(4, 0)
     """Store-local time at which the occupancy count starts again from zero (closed hours)."""
     cameras: list[CameraEntrances] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
 
     @property
     def zone(self) -> ZoneInfo:

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from aggregator.config import TimezoneName
 from aggregator.influx import InfluxClient, quote_identifier
 from aggregator.line_protocol import Point
 from aggregator.measurements import POLICY_CHANGES
@@ -38,18 +39,9 @@ class PolicyEntry(BaseModel):
     store: Identifier
     effective_date: date
     """First store-local day on which the policy applies."""
-    timezone: str
+    timezone: TimezoneName
     description: str = ""
     removed: bool = False
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
 
     @property
     def effective_utc(self) -> datetime:

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aggregator.config import known_timezone
 
 MINIMUM_WINDOW_DAYS = 7
 DAYS_PER_BASELINE_YEAR = 364
@@ -150,6 +151,6 @@ class ImpactSettings(BaseModel):
 
 def _check_zone(value: str, where: str) -> None:
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{where}: unknown IANA time zone {value!r}") from None
+        known_timezone(value)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
