@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -25,12 +24,12 @@ from typing import Any, NamedTuple
 import paho.mqtt.client as mqtt
 from paho.mqtt.client import PUBACK
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from aggregator.config import MqttSettings
+from edge.mqtt_connection import configure_login, connect_persistent
 
 log = logging.getLogger(__name__)
 
@@ -113,27 +112,6 @@ def shared_topics(settings: MqttSettings) -> list[str]:
     ]
 
 
-def _password(settings: MqttSettings) -> str | None:
-    if settings.password_file is not None:
-        return settings.password_file.read_text(encoding="utf-8").strip()
-    return settings.password.get_secret_value() if settings.password else None
-
-
-def _configure_transport(client: mqtt.Client, settings: MqttSettings) -> None:
-    if settings.username is not None:
-        client.username_pw_set(settings.username, _password(settings))
-    tls = settings.tls
-    if tls is not None:
-        context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-        if tls.certificate_file is not None:
-            key_file = str(tls.key_file) if tls.key_file else None
-            context.load_cert_chain(str(tls.certificate_file), key_file)
-        if tls.insecure_skip_verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        client.tls_set_context(context)
-
-
 class MqttConsumer:
     """Receives edge messages and acknowledges them when told to; also publishes."""
 
@@ -156,6 +134,7 @@ class MqttConsumer:
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = False
+        self._stopping = False
         self.connected = threading.Event()
         self.acks_sent = 0
         self.acks_discarded = 0
@@ -170,7 +149,7 @@ class MqttConsumer:
         self._client.max_inflight_messages_set(20)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(1, 30)
-        _configure_transport(self._client, settings)
+        configure_login(self._client, settings)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -178,15 +157,11 @@ class MqttConsumer:
 
     def start(self) -> None:
         """Connect in the background; paho reconnects with backoff whenever the link drops."""
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = self._session_expiry_seconds
-        properties.ReceiveMaximum = RECEIVE_MAXIMUM
-        self._client.connect_async(
-            self.settings.host,
-            self.settings.port,
-            keepalive=self.settings.keepalive_seconds,
-            clean_start=False,
-            properties=properties,
+        connect_persistent(
+            self._client,
+            self.settings,
+            session_expiry_seconds=self._session_expiry_seconds,
+            receive_maximum=RECEIVE_MAXIMUM,
         )
         self._client.loop_start()
 
@@ -194,6 +169,7 @@ class MqttConsumer:
         """Disconnect cleanly; the broker keeps the session and queues messages meanwhile."""
         with self._lock:
             self._connected = False
+            self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
@@ -276,8 +252,12 @@ class MqttConsumer:
     ) -> None:
         with self._lock:
             self._connected = False
+            stopping = self._stopping
         self.connected.clear()
-        log.warning("disconnected from MQTT broker: %s; reconnecting", reason_code)
+        if stopping:
+            log.info("disconnected from MQTT broker: %s", reason_code)
+        else:
+            log.warning("disconnected from MQTT broker: %s; reconnecting", reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         token = AckToken(self._generation, message.mid, message.qos)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -34,6 +35,8 @@ class DemoResult:
     edge_totals: dict[LineKey, tuple[int, int]]
     stored_totals: dict[LineKey, tuple[int, int]]
     store_visits: dict[str, int]
+    occupancy: dict[str, tuple[int, int | None]]
+    """Live occupancy and capacity per store, as the aggregator published it last."""
     frames: int
     seconds: float
 
@@ -165,9 +168,13 @@ def run_demo(video: Path, config_path: Path, console: Console) -> DemoResult:
             stored = _wait_for(client, edge_totals, timeout_seconds=30)
             visits = stored_store_visits(client)
             service.stop()
+            occupancy = {
+                snapshot.store_id: (snapshot.occupancy, snapshot.capacity)
+                for snapshot in service.book.snapshots(datetime.now(UTC))
+            }
             client.close()
             return DemoResult(
-                edge_totals, stored, visits, worker.cameras[0].frames_processed, seconds
+                edge_totals, stored, visits, occupancy, worker.cameras[0].frames_processed, seconds
             )
 
 
@@ -181,6 +188,8 @@ def print_result(result: DemoResult, console: Console) -> None:
     console.print(table)
     for store, visits in sorted(result.store_visits.items()):
         console.print(f"store {store}: {visits} visits (entries over its entrances) in InfluxDB")
+    for store, (occupancy, capacity) in sorted(result.occupancy.items()):
+        console.print(f"store {store}: live occupancy {occupancy} (capacity {capacity})")
     fps = result.frames / result.seconds if result.seconds else 0.0
     console.print(f"{result.frames} frames in {result.seconds:.1f} s ({fps:.2f} fps)")
     verdict = "[green]equal[/]" if result.matches else "[red]DIFFERENT[/]"
