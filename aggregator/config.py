@@ -15,7 +15,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from aggregator.influx import InfluxSettings
-from edge.config import ConfigError, TlsConfig, describe_errors
+from edge.config import ConfigError, MqttConnectionConfig, describe_errors
 from edge.messages import Identifier
 
 
@@ -64,19 +64,12 @@ class StoreConfig(Section):
         return None
 
 
-class MqttSettings(Section):
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 1883
-    username: str | None = None
-    password: SecretStr | None = None
-    password_file: Path | None = None
-    tls: TlsConfig | None = None
+class MqttSettings(MqttConnectionConfig):
     client_id: str = "footfall-aggregator"
     topic_root: str = "footfall/v1"
     share_group: str = "footfall-aggregators"
     """MQTT 5 shared-subscription group: replicas in one group split the messages."""
     dead_letter_topic: str | None = "footfall/v1/dead-letter"
-    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
     session_expiry_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     """How long the broker keeps a stopped aggregator's session and queues its messages."""
     replica_sync: bool = True

@@ -166,7 +166,10 @@ class TlsConfig(Section):
     insecure_skip_verify: bool = False
 
 
-class MqttConfig(Section):
+class MqttConnectionConfig(Section):
+    """Where the broker is and how to log in: the part of an ``mqtt`` section the edge and
+    the aggregator share (``edge.mqtt_connection`` applies it to a paho client)."""
+
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
     username: str | None = None
@@ -174,9 +177,12 @@ class MqttConfig(Section):
     password_file: Path | None = None
     """File holding the password (systemd credentials, Docker secrets)."""
     tls: TlsConfig | None = None
+    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
+
+
+class MqttConfig(MqttConnectionConfig):
     client_id: str | None = None
     """Default: ``footfall-{store}-{camera}``; must be stable for the persistent session."""
-    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
     topic_root: str = "footfall/v1"
     max_inflight: Annotated[int, Field(ge=1, le=65535)] = 100
 

@@ -1,6 +1,9 @@
 """Builds a paho-mqtt 2 client (MQTT 5, ``CallbackAPIVersion.VERSION2``) from ``MqttConfig``:
 credentials, TLS, Last Will, reconnect backoff. Everything about the connection comes from
-configuration; a bad setting raises ``MqttConfigError`` naming the key and the file."""
+configuration; a bad setting raises ``MqttConfigError`` naming the key and the file.
+
+The login and the persistent-session connect are shared with the aggregator, whose
+``MqttSettings`` have the same ``MqttConnectionConfig`` fields."""
 
 from __future__ import annotations
 
@@ -9,15 +12,17 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-from edge.config import MqttConfig, TlsConfig
+from edge.config import MqttConfig, MqttConnectionConfig, TlsConfig
 
 
 class MqttConfigError(ValueError):
     """The MQTT section cannot be used; the message names the key (``mqtt -> ...``)."""
 
 
-def read_password(config: MqttConfig) -> str | None:
+def read_password(config: MqttConnectionConfig) -> str | None:
     """``mqtt.password``, or the first line of ``mqtt.password_file`` (systemd credentials,
     Docker secrets), or None."""
     if config.password is not None and config.password_file is not None:
@@ -64,6 +69,39 @@ def configure_tls(client: mqtt.Client, tls: TlsConfig) -> None:
         client.tls_insecure_set(True)
 
 
+def configure_login(client: mqtt.Client, config: MqttConnectionConfig) -> None:
+    """Username and password (or password file), and TLS when ``tls`` is set."""
+    password = read_password(config)
+    if password is not None and config.username is None:
+        raise MqttConfigError("mqtt -> password is set but mqtt -> username is not")
+    if config.username is not None:
+        client.username_pw_set(config.username, password)
+    if config.tls is not None:
+        configure_tls(client, config.tls)
+
+
+def connect_persistent(
+    client: mqtt.Client,
+    config: MqttConnectionConfig,
+    *,
+    session_expiry_seconds: int,
+    receive_maximum: int | None = None,
+) -> None:
+    """``connect_async`` with ``clean_start=False``: the broker keeps the session, and queues
+    QoS 1 messages for it, for ``session_expiry_seconds`` while the client is away."""
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = session_expiry_seconds
+    if receive_maximum is not None:
+        properties.ReceiveMaximum = receive_maximum
+    client.connect_async(
+        config.host,
+        config.port,
+        keepalive=config.keepalive_seconds,
+        clean_start=False,
+        properties=properties,
+    )
+
+
 def build_client(
     config: MqttConfig,
     *,
@@ -85,13 +123,7 @@ def build_client(
         client_id=client_id,
         protocol=mqtt.MQTTv5,
     )
-    password = read_password(config)
-    if password is not None and config.username is None:
-        raise MqttConfigError("mqtt -> password is set but mqtt -> username is not")
-    if config.username is not None:
-        client.username_pw_set(config.username, password)
-    if config.tls is not None:
-        configure_tls(client, config.tls)
+    configure_login(client, config)
     client.will_set(will_topic, will_payload, qos=1, retain=True)
     client.reconnect_delay_set(reconnect_minimum_seconds, reconnect_maximum_seconds)
     client.max_inflight_messages_set(config.max_inflight)

@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -42,7 +41,7 @@ from edge.messages import (
     health_topic,
     status_topic,
 )
-from edge.mqtt_connection import build_client
+from edge.mqtt_connection import build_client, connect_persistent
 from edge.outbox import Outbox, OutboxError
 
 logger = logging.getLogger(__name__)
@@ -143,14 +142,8 @@ class MqttPublisher:
     def start(self) -> None:
         if self._threads:
             raise RuntimeError(f"publisher for {self.counts_topic} already started")
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = self._session_expiry_seconds
-        self._client.connect_async(
-            self._config.host,
-            self._config.port,
-            keepalive=self._config.keepalive_seconds,
-            clean_start=False,
-            properties=properties,
+        connect_persistent(
+            self._client, self._config, session_expiry_seconds=self._session_expiry_seconds
         )
         name = f"{self.store_id}/{self.camera_id}"
         self._threads = [

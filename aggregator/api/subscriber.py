@@ -17,27 +17,13 @@ from pydantic import ValidationError
 
 from aggregator.api.board import LiveBoard
 from aggregator.config import MqttSettings
-from edge.config import ConfigError
 from edge.messages import CameraHealth, CameraStatus, StoreOccupancy
+from edge.mqtt_connection import configure_login
 
 log = logging.getLogger(__name__)
 
 _RECONNECT_MIN_SECONDS = 1
 _RECONNECT_MAX_SECONDS = 30
-
-
-def read_password(settings: MqttSettings) -> str | None:
-    """The broker password from ``password`` or ``password_file`` (one line, newline ignored)."""
-    if settings.password is not None and settings.password_file is not None:
-        raise ConfigError("mqtt: set password or password_file, not both")
-    if settings.password_file is not None:
-        try:
-            return settings.password_file.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as error:
-            raise ConfigError(
-                f"mqtt -> password_file: cannot read {settings.password_file}: {error.strerror}"
-            ) from None
-    return settings.password.get_secret_value() if settings.password is not None else None
 
 
 class LiveSubscriber:
@@ -56,16 +42,7 @@ class LiveSubscriber:
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
-        if settings.username is not None:
-            self._client.username_pw_set(settings.username, read_password(settings))
-        if settings.tls is not None:
-            tls = settings.tls
-            self._client.tls_set(
-                ca_certs=str(tls.ca_file) if tls.ca_file else None,
-                certfile=str(tls.certificate_file) if tls.certificate_file else None,
-                keyfile=str(tls.key_file) if tls.key_file else None,
-            )
-            self._client.tls_insecure_set(tls.insecure_skip_verify)
+        configure_login(self._client, settings)
         self._client.reconnect_delay_set(_RECONNECT_MIN_SECONDS, _RECONNECT_MAX_SECONDS)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
