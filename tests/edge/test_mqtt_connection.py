@@ -28,13 +28,6 @@ from tests.edge.test_outbox import make_interval
 
 
 @pytest.fixture
-def make_publisher(tmp_path: Path) -> Iterator[PublisherFactory]:
-    factory = PublisherFactory(tmp_path)
-    yield factory
-    factory.stop_all()
-
-
-@pytest.fixture
 def secured_broker(tmp_path: Path) -> Iterator[LocalService]:
     """Password login, and an ACL that lets ``edge`` write only to its own camera."""
     directory = tmp_path / "secured"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,13 +27,6 @@ from tests.edge.mqtt_support import (
     wait_for_error,
 )
 from tests.edge.test_outbox import make_interval
-
-
-@pytest.fixture
-def make_publisher(tmp_path: Path) -> Iterator[PublisherFactory]:
-    factory = PublisherFactory(tmp_path)
-    yield factory
-    factory.stop_all()
 
 
 def test_intervals_arrive_in_order_exactly_once_with_retained_status(
