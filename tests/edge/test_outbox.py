@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from edge.interval_merge import covered_starts, merge_intervals
 from edge.messages import CountInterval, LineCount, ZoneOccupancy
-from edge.outbox import ROW_OVERHEAD_BYTES, Outbox, OutboxError, OutboxFullError
+from edge.outbox import Outbox, OutboxError, OutboxFullError
+from edge.outbox_database import ROW_OVERHEAD_BYTES
 
 EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
