@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,6 +31,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.acknowledgements import PendingAcknowledgements, RefusalBackoff
 from edge.config import MqttConfig
 from edge.messages import (
     CameraHealth,
@@ -46,12 +46,6 @@ from edge.outbox import Outbox, OutboxError
 
 logger = logging.getLogger(__name__)
 
-MAXIMUM_REFUSAL_BACKOFF_SECONDS = 60.0
-NO_MATCHING_SUBSCRIBERS = 0x10
-"""PUBACK reason: the broker took the message but nobody was subscribed (e.g. Mosquitto 2.0
-restarted and the aggregators have not re-made their shared subscriptions yet). The message
-reached no one, so it stays in the outbox and is sent again after a back-off."""
-
 
 @dataclass(frozen=True)
 class PublisherStatus:
@@ -63,11 +57,6 @@ class PublisherStatus:
     last_acknowledged_utc: datetime | None
     in_flight: int
     outbox_depth: int
-
-
-def reached_a_subscriber(reason_code: ReasonCode) -> bool:
-    """Whether a PUBACK confirms delivery: a success code other than 0x10."""
-    return not reason_code.is_failure and reason_code.value != NO_MATCHING_SUBSCRIBERS
 
 
 def client_id_for(store_id: str, camera_id: str) -> str:
@@ -122,10 +111,7 @@ class MqttPublisher:
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._just_connected = threading.Event()
-        self._acknowledgements: deque[tuple[int, ReasonCode]] = deque()
-        self._sequence_by_message_id: dict[int, int] = {}
-        self._resent_sequence_by_message_id: dict[int, int] = {}
-        """Re-sent copies of acknowledged intervals, until their PUBACK."""
+        self._pending = PendingAcknowledgements()
         self._settle_lock = threading.Lock()
         """Held while PUBACKs change the outbox, so ``flush`` never sees a state between."""
         self._state_lock = threading.Lock()
@@ -133,8 +119,7 @@ class MqttPublisher:
         self._connections = 0
         self._error: str | None = None
         self._last_acknowledged_utc: datetime | None = None
-        self._refused_until_monotonic = 0.0
-        self._refusal_backoff_seconds = float(reconnect_minimum_seconds)
+        self._backoff = RefusalBackoff(float(reconnect_minimum_seconds))
         self._threads: list[threading.Thread] = []
 
     # -- the pipeline's side -------------------------------------------------------------
@@ -184,9 +169,7 @@ class MqttPublisher:
         """Intervals not yet confirmed: unacknowledged in the outbox, or re-sent copies of
         acknowledged ones still waiting for a PUBACK (a 0x10 puts them back in the queue)."""
         with self._settle_lock:
-            return bool(self._resent_sequence_by_message_id) or (
-                self._outbox.depth(self.camera_id) > 0
-            )
+            return self._pending.copies_waiting or self._outbox.depth(self.camera_id) > 0
 
     def stop(self, timeout_seconds: float = 5.0) -> bool:
         """Flush for up to ``timeout_seconds``, publish the retained ``offline`` status and
@@ -292,7 +275,7 @@ class MqttPublisher:
         reason_code: ReasonCode,
         properties: Properties,
     ) -> None:
-        self._acknowledgements.append((message_id, reason_code))
+        self._pending.record(message_id, reason_code)
         self._wakeup.set()
 
     def _record_error(self, error: str) -> None:
@@ -337,7 +320,7 @@ class MqttPublisher:
                 self.status_topic, self._status_payload("online"), qos=1, retain=True
             )
             self._resend_acknowledged()
-        if time.monotonic() >= self._refused_until_monotonic:
+        if not self._backoff.waiting(time.monotonic()):
             self._fill_window()
 
     def _resend_acknowledged(self) -> None:
@@ -345,10 +328,10 @@ class MqttPublisher:
             for message in self._outbox.recently_acknowledged(self.camera_id):
                 info = self._client.publish(self.counts_topic, message.model_dump_json(), qos=1)
                 if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                    self._resent_sequence_by_message_id[info.mid] = message.sequence
+                    self._pending.resent(info.mid, message.sequence)
 
     def _fill_window(self) -> None:
-        capacity = self._config.max_inflight - len(self._sequence_by_message_id)
+        capacity = self._config.max_inflight - self._pending.in_flight
         if capacity <= 0:
             return
         for message in self._outbox.take(self.camera_id, capacity):
@@ -357,7 +340,7 @@ class MqttPublisher:
                 self._outbox.release(self.camera_id, [message.sequence])
                 self._record_error(f"paho refused to queue {self.counts_topic}: {info.rc}")
                 return
-            self._sequence_by_message_id[info.mid] = message.sequence
+            self._pending.published(info.mid, message.sequence)
 
     def _process_acknowledgements(self) -> None:
         with self._settle_lock:
@@ -366,49 +349,26 @@ class MqttPublisher:
     def _settle_acknowledgements(self) -> None:
         """Copies that reached nobody are requeued before anything is acknowledged, so the
         outbox's depth never drops to 0 on the way."""
-        acknowledged: list[int] = []
-        refused: list[tuple[int, ReasonCode]] = []
-        refused_copies: list[int] = []
-        while self._acknowledgements:
-            message_id, reason_code = self._acknowledgements.popleft()
-            delivered = reached_a_subscriber(reason_code)
-            sequence = self._sequence_by_message_id.pop(message_id, None)
-            if sequence is None:
-                copy = self._resent_sequence_by_message_id.pop(message_id, None)
-                if copy is not None and not delivered:
-                    refused.append((copy, reason_code))
-                    refused_copies.append(copy)
-                continue  # otherwise status, health, or a delivered re-sent copy
-            if delivered:
-                acknowledged.append(sequence)
-            else:
-                refused.append((sequence, reason_code))
-        if refused_copies:
-            self._outbox.requeue(self.camera_id, refused_copies)
-        if acknowledged:
-            self._outbox.acknowledge(self.camera_id, acknowledged)
+        settlement = self._pending.settle()
+        if settlement.requeued:
+            self._outbox.requeue(self.camera_id, settlement.requeued)
+        if settlement.acknowledged:
+            self._outbox.acknowledge(self.camera_id, settlement.acknowledged)
             with self._state_lock:
                 self._last_acknowledged_utc = datetime.now(UTC)
-            self._refusal_backoff_seconds = float(self._reconnect_minimum_seconds)
-        if refused:
-            self._outbox.release(self.camera_id, [sequence for sequence, _ in refused])
-            self._back_off(refused)
+            self._backoff.reset()
+        if settlement.refused:
+            self._outbox.release(self.camera_id, [sequence for sequence, _ in settlement.refused])
+            self._back_off(settlement.refused)
 
     def _back_off(self, refused: list[tuple[int, ReasonCode]]) -> None:
-        """Wait before sending again. The refusals of one burst (up to ``max_inflight``
-        PUBACKs, read in several batches) start one back-off, not one per batch: doubling per
-        batch made one burst after a broker restart wait 2 to 16 s instead of 1 s."""
-        now = time.monotonic()
-        if now >= self._refused_until_monotonic:
-            self._refused_until_monotonic = now + self._refusal_backoff_seconds
-            self._refusal_backoff_seconds = min(
-                2 * self._refusal_backoff_seconds, MAXIMUM_REFUSAL_BACKOFF_SECONDS
-            )
+        """Back off (see ``RefusalBackoff``) and say so."""
+        retry_seconds = self._backoff.refused(time.monotonic())
         sequence, reason_code = refused[0]
         self._record_error(
             f"MQTT broker {self.address} did not deliver {len(refused)} count message(s) on"
             f" {self.counts_topic} (first: sequence {sequence}, {reason_code});"
-            f" retrying in {self._refused_until_monotonic - now:.1f} s"
+            f" retrying in {retry_seconds:.1f} s"
         )
 
     def _status_payload(self, state: Literal["online", "offline"]) -> str:
