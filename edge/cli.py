@@ -6,7 +6,7 @@ import csv
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,7 @@ from edge.offline import ModelNotFoundError
 from edge.sources import SourceError
 
 if TYPE_CHECKING:
+    from edge.audit import AuditResult
     from edge.replay import ReplayReport
 
 app = typer.Typer(no_args_is_help=True)
@@ -121,6 +122,60 @@ def replay_command(
     Console().print(f"people per frame (mean): {summary['people_per_frame_mean']}")
 
 
+def _audit_rows(outcome: AuditResult) -> list[dict[str, Any]]:
+    """One row per line and direction: the audit table's rows and the report's ``lines``."""
+    from edge.audit import LineAudit
+
+    rows: list[dict[str, Any]] = []
+    for line_audit in outcome.lines:
+        for direction, true, counted in (
+            ("in", line_audit.true_entries, line_audit.counted_entries),
+            ("out", line_audit.true_exits, line_audit.counted_exits),
+        ):
+            rows.append(
+                {
+                    "line": line_audit.line_id,
+                    "direction": direction,
+                    "true": true,
+                    "counted": counted,
+                    "error": counted - true,
+                    "accuracy_percent": LineAudit.accuracy_percent(true, counted),
+                }
+            )
+    return rows
+
+
+def _audit_table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for column in ("line", "direction", "true", "counted", "error", "accuracy %"):
+        table.add_column(column, justify="left" if column in {"line", "direction"} else "right")
+    for row in rows:
+        table.add_row(
+            row["line"],
+            row["direction"],
+            str(row["true"]),
+            str(row["counted"]),
+            f"{row['error']:+d}",
+            f"{row['accuracy_percent']:.1f}",
+        )
+    return table
+
+
+def _audit_report(
+    outcome: AuditResult, result: ReplayReport, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "lines": rows,
+        "frames": outcome.frames,
+        "people_mae": round(outcome.people_mae, 4),
+        "tracked_people_mae": round(outcome.tracked_people_mae, 4),
+        "true_people_mean": round(outcome.true_people_mean, 4),
+        "fps": round(result.fps, 3),
+        "detector": result.detector,
+        "tracker": result.tracker,
+    }
+
+
 @app.command("audit")
 def audit_command(
     video: str = typer.Argument(..., help="Video file or folder of images"),
@@ -134,7 +189,7 @@ def audit_command(
     """Count a recording and compare with ground truth: crossings per line and direction,
     accuracy %, per-frame people-count error."""
     from edge.adhoc import build_config
-    from edge.audit import LineAudit, TruthError, audit, load_mot
+    from edge.audit import TruthError, audit, load_mot
 
     try:
         edge_config, camera_id = build_config(video, config, line, camera, fps)
@@ -144,57 +199,16 @@ def audit_command(
         raise fail(str(error)) from None
     camera_config = edge_config.camera(camera_id)
     outcome = audit(result, boxes, camera_config, edge_config.counting)
-    table = Table(title=f"Audit of {video} against {truth.name} ({outcome.frames} frames)")
-    for column in ("line", "direction", "true", "counted", "error", "accuracy %"):
-        table.add_column(column, justify="left" if column in {"line", "direction"} else "right")
-    rows = []
-    for line_audit in outcome.lines:
-        for direction, true, counted in (
-            ("in", line_audit.true_entries, line_audit.counted_entries),
-            ("out", line_audit.true_exits, line_audit.counted_exits),
-        ):
-            accuracy = LineAudit.accuracy_percent(true, counted)
-            rows.append(
-                {
-                    "line": line_audit.line_id,
-                    "direction": direction,
-                    "true": true,
-                    "counted": counted,
-                    "error": counted - true,
-                    "accuracy_percent": accuracy,
-                }
-            )
-            table.add_row(
-                line_audit.line_id,
-                direction,
-                str(true),
-                str(counted),
-                f"{counted - true:+d}",
-                f"{accuracy:.1f}",
-            )
-    Console().print(table)
+    rows = _audit_rows(outcome)
+    title = f"Audit of {video} against {truth.name} ({outcome.frames} frames)"
+    Console().print(_audit_table(title, rows))
     Console().print(
         f"people per frame: true mean {outcome.true_people_mean:.2f}, "
         f"MAE detected {outcome.people_mae:.3f}, MAE tracked {outcome.tracked_people_mae:.3f}; "
         f"{result.fps:.2f} fps"
     )
     if report is not None:
-        report.write_text(
-            json.dumps(
-                {
-                    "lines": rows,
-                    "frames": outcome.frames,
-                    "people_mae": round(outcome.people_mae, 4),
-                    "tracked_people_mae": round(outcome.tracked_people_mae, 4),
-                    "true_people_mean": round(outcome.true_people_mean, 4),
-                    "fps": round(result.fps, 3),
-                    "detector": result.detector,
-                    "tracker": result.tracker,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        report.write_text(json.dumps(_audit_report(outcome, result, rows), indent=2) + "\n")
 
 
 @app.command("preview")
