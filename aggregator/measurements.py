@@ -49,14 +49,20 @@ def interval_points(message: CountInterval, entrance_lines: set[str] | None) -> 
     An interval merged by the edge outbox carries its totals at its start and writes zeros at
     the starts it replaces, overwriting any earlier delivery of those smaller intervals.
     """
+    return [
+        *_line_points(message, entrance_lines),
+        *_zone_points(message),
+        *_camera_points(message),
+    ]
+
+
+def _line_points(message: CountInterval, entrance_lines: set[str] | None) -> list[Point]:
     seconds = message.duration_seconds
-    start = message.interval_start_utc
-    store, camera = message.store_id, message.camera_id
     points: list[Point] = []
     for line_id, line in message.lines.items():
         tags = {
-            "store": store,
-            "camera": camera,
+            "store": message.store_id,
+            "camera": message.camera_id,
             "line": line_id,
             "entrance": "true" if entrance_lines is None or line_id in entrance_lines else "false",
         }
@@ -65,7 +71,7 @@ def interval_points(message: CountInterval, entrance_lines: set[str] | None) -> 
                 LINE_COUNTS,
                 tags,
                 {"entries": line.entries, "exits": line.exits, "interval_seconds": seconds},
-                start,
+                message.interval_start_utc,
             )
         )
         for replaced in message.merged_starts_utc[1:]:
@@ -74,21 +80,29 @@ def interval_points(message: CountInterval, entrance_lines: set[str] | None) -> 
                     LINE_COUNTS, tags, {"entries": 0, "exits": 0, "interval_seconds": 0.0}, replaced
                 )
             )
-    for zone_id, zone in message.zones.items():
-        tags = {"store": store, "camera": camera, "zone": zone_id}
-        points.append(
-            Point(
-                ZONE_OCCUPANCY,
-                tags,
-                {"mean": float(zone.mean), "max": zone.max, "interval_seconds": seconds},
-                start,
-            )
+    return points
+
+
+def _zone_points(message: CountInterval) -> list[Point]:
+    seconds = message.duration_seconds
+    return [
+        Point(
+            ZONE_OCCUPANCY,
+            {"store": message.store_id, "camera": message.camera_id, "zone": zone_id},
+            {"mean": float(zone.mean), "max": zone.max, "interval_seconds": seconds},
+            message.interval_start_utc,
         )
-    camera_tags = {"store": store, "camera": camera}
-    for replaced in message.merged_starts_utc[1:]:
-        points.append(
-            Point(CAMERA_INTERVALS, camera_tags, {"frames": 0, "interval_seconds": 0.0}, replaced)
-        )
+        for zone_id, zone in message.zones.items()
+    ]
+
+
+def _camera_points(message: CountInterval) -> list[Point]:
+    """Zeros at the starts a merged interval replaces, then the interval's own point."""
+    camera_tags = {"store": message.store_id, "camera": message.camera_id}
+    points = [
+        Point(CAMERA_INTERVALS, camera_tags, {"frames": 0, "interval_seconds": 0.0}, replaced)
+        for replaced in message.merged_starts_utc[1:]
+    ]
     points.append(
         Point(
             CAMERA_INTERVALS,
@@ -96,11 +110,11 @@ def interval_points(message: CountInterval, entrance_lines: set[str] | None) -> 
             {
                 "frames": message.frames,
                 "sequence": message.sequence,
-                "interval_seconds": seconds,
+                "interval_seconds": message.duration_seconds,
                 "software_version": message.software_version,
                 "config_fingerprint": message.config_fingerprint,
             },
-            start,
+            message.interval_start_utc,
         )
     )
     return points
