@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from footfall.deploy.credentials import CredentialsReport
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(stderr=True)
@@ -44,16 +48,33 @@ def credentials(
 
     Re-running keeps existing passwords, so adding a store changes nothing for the others.
     """
-    from aggregator.config import load_aggregator_config
-    from edge.config import ConfigError
     from footfall.deploy.credentials import (
-        API_WRITE_TOKEN,
         CredentialsError,
         hand_to_docker_users,
         write_credentials,
     )
 
-    store_ids = list(store)
+    store_ids, root = _stores_and_topic_root(config, store, topic_root)
+    try:
+        report = write_credentials(output, store_ids, root, rotate)
+        if docker:
+            hand_to_docker_users(output)
+    except CredentialsError as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"cannot write credentials under {output}: {error}") from None
+    _print_report(report, output, docker)
+
+
+def _stores_and_topic_root(
+    config: Path | None, stores: list[str], topic_root: str | None
+) -> tuple[list[str], str]:
+    """The stores of ``--config``'s registry followed by ``--store``; ``--topic-root``, else
+    the config's, else ``footfall/v1``."""
+    from aggregator.config import load_aggregator_config
+    from edge.config import ConfigError
+
+    store_ids = list(stores)
     root = topic_root
     if config is not None:
         try:
@@ -62,14 +83,12 @@ def credentials(
             raise _fail(str(error)) from None
         store_ids = [registered.id for registered in loaded.stores] + store_ids
         root = root or loaded.mqtt.topic_root
-    try:
-        report = write_credentials(output, store_ids, root or "footfall/v1", rotate)
-        if docker:
-            hand_to_docker_users(output)
-    except CredentialsError as error:
-        raise _fail(str(error)) from None
-    except OSError as error:
-        raise _fail(f"cannot write credentials under {output}: {error}") from None
+    return store_ids, root or "footfall/v1"
+
+
+def _print_report(report: CredentialsReport, output: Path, docker: bool) -> None:
+    from footfall.deploy.credentials import API_WRITE_TOKEN
+
     for user in [*report.users, API_WRITE_TOKEN]:
         state = "new" if user in report.created else "kept"
         console.print(f"  {user}: {state} ({output / 'passwords' / (user + '.txt')})")
