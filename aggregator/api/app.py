@@ -4,8 +4,8 @@ and the routers. OpenAPI docs are served at ``/docs`` (schema at ``/openapi.json
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -31,21 +31,6 @@ def create_app(config: AggregatorConfig) -> FastAPI:
     event loop that serves the requests.
     """
     context = ApiContext(config=config, write_token=read_write_token(config.api))
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        context.board = LiveBoard(asyncio.get_running_loop())
-        context.influx = InfluxClient(config.influx)
-        context.subscriber = LiveSubscriber(
-            context.mqtt_settings, context.board, context.mqtt_settings.client_id
-        )
-        context.subscriber.start()
-        try:
-            yield
-        finally:
-            context.subscriber.stop()
-            context.influx.close()
-
     app = FastAPI(
         title="footfall API",
         version=__version__,
@@ -53,7 +38,7 @@ def create_app(config: AggregatorConfig) -> FastAPI:
             "Live store occupancy, cameras and policy changes. Read-only unless the "
             "aggregator config sets `api.write_token`; writes then need it as a bearer token."
         ),
-        lifespan=lifespan,
+        lifespan=_lifespan(context),
     )
     if config.api.cors_origins:
         app.add_middleware(
@@ -83,6 +68,27 @@ def create_app(config: AggregatorConfig) -> FastAPI:
         return JSONResponse(report.model_dump(mode="json"), status_code=code)
 
     return app
+
+
+def _lifespan(context: ApiContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Starts the board, the InfluxDB client and the MQTT subscriber on the app's event loop;
+    stops them when the app stops."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        context.board = LiveBoard(asyncio.get_running_loop())
+        context.influx = InfluxClient(context.config.influx)
+        context.subscriber = LiveSubscriber(
+            context.mqtt_settings, context.board, context.mqtt_settings.client_id
+        )
+        context.subscriber.start()
+        try:
+            yield
+        finally:
+            context.subscriber.stop()
+            context.influx.close()
+
+    return lifespan
 
 
 def _health(context: ApiContext) -> ApiHealth:
