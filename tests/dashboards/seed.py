@@ -13,7 +13,6 @@ cameras. Reusable by other tests: ``seed(client)``, then the ``expected_*`` func
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,12 +21,12 @@ from aggregator.influx import InfluxClient, Series
 from aggregator.line_protocol import Point
 from aggregator.measurements import (
     EDGE_STATUS,
-    POLICY_CHANGES,
     POLICY_EFFECTS,
     STORE_OCCUPANCY,
     health_point,
     interval_points,
 )
+from aggregator.policies import PolicyEntry
 from dashboards.macros import TimeRange
 from edge.messages import CameraHealth, CountInterval, LineCount
 
@@ -109,32 +108,23 @@ def _messages() -> list[tuple[CountInterval, set[str]]]:
     return messages
 
 
-@dataclass(frozen=True)
-class PolicyChange:
-    policy: str
-    store: str
-    description: str
-    effective_date: date
-    removed: bool = False
-
-    def point(self) -> Point:
-        return Point(
-            POLICY_CHANGES,
-            {"policy": self.policy, "store": self.store},
-            {
-                "description": self.description,
-                "effective_date": self.effective_date.isoformat(),
-                "timezone": TIMEZONE,
-                "removed": self.removed,
-            },
-            local_midnight(self.effective_date),
-        )
+def _policy_change(
+    policy: str, store: str, description: str, effective_date: date, removed: bool = False
+) -> PolicyEntry:
+    return PolicyEntry(
+        policy=policy,
+        store=store,
+        effective_date=effective_date,
+        timezone=TIMEZONE,
+        description=description,
+        removed=removed,
+    )
 
 
 POLICY_CHANGES_SEEDED = (
-    PolicyChange("evening-opening", "north", "Open until 21:00", POLICY_DAY),
-    PolicyChange("queue-rule", "south", "One queue for all tills", date(2024, 2, 1)),
-    PolicyChange("music-off", "north", "No background music", date(2024, 2, 5), removed=True),
+    _policy_change("evening-opening", "north", "Open until 21:00", POLICY_DAY),
+    _policy_change("queue-rule", "south", "One queue for all tills", date(2024, 2, 1)),
+    _policy_change("music-off", "north", "No background music", date(2024, 2, 5), removed=True),
 )
 # (policy, store, method) -> (effect %, CI low %, CI high %)
 POLICY_EFFECTS_SEEDED = {
