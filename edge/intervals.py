@@ -118,6 +118,17 @@ class IntervalAccumulator:
         return [current]
 
 
+def require_after_previous(interval: CountInterval, previous_end_utc: datetime | None) -> None:
+    """Refuses (``ValueError``) an interval that starts before the end of its camera's previous
+    one: the aggregator keys storage on the interval start, so overlapping intervals would
+    overwrite each other's counts."""
+    if previous_end_utc is not None and interval.interval_start_utc < previous_end_utc:
+        raise ValueError(
+            f"camera {interval.camera_id!r}: interval starting {interval.interval_start_utc}"
+            f" begins before the end of its previous interval {previous_end_utc}"
+        )
+
+
 def to_message(
     totals: IntervalTotals,
     *,

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from edge.config import OutboxConfig
+from edge.intervals import require_after_previous
 from edge.messages import CountInterval
 from edge.outbox_database import ROW_COLUMNS, OutboxDatabase, OutboxError, StoredRow, row_bytes
 from edge.outbox_quota import free_space
@@ -119,11 +120,7 @@ class Outbox:
         with self._lock:
             with self._database.storage("read the camera state"):
                 _, last_end = self._database.camera_state(camera_id)
-            if last_end is not None and interval.interval_start_utc < last_end:
-                raise ValueError(
-                    f"camera {camera_id!r}: interval starting {interval.interval_start_utc}"
-                    f" begins before the end of its previous interval {last_end}"
-                )
+            require_after_previous(interval, last_end)
             while True:
                 with self._database.storage("read the camera state"):
                     sequence, _ = self._database.camera_state(camera_id)

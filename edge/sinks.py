@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from edge.config import ConfigError, EdgeConfig, MqttConfig
+from edge.intervals import require_after_previous
 from edge.messages import CameraHealth, CountInterval
 from edge.outbox import Outbox
 from edge.publisher import MqttPublisher
@@ -176,12 +177,7 @@ class JsonLinesSink:
     def submit_interval(self, interval: CountInterval) -> CountInterval:
         with self._lock:
             camera_id = interval.camera_id
-            last_end = self._last_end.get(camera_id)
-            if last_end is not None and interval.interval_start_utc < last_end:
-                raise ValueError(
-                    f"camera {camera_id!r}: interval starting {interval.interval_start_utc}"
-                    f" begins before the end of its previous interval {last_end}"
-                )
+            require_after_previous(interval, self._last_end.get(camera_id))
             message = interval.model_copy(
                 update={"sequence": self._next_sequence.get(camera_id, 0)}
             )
