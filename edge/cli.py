@@ -19,6 +19,7 @@ from edge.sources import SourceError
 if TYPE_CHECKING:
     from edge.audit import AuditResult
     from edge.replay import ReplayReport
+    from edge.worker import EdgeWorker
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)
@@ -347,7 +348,10 @@ def run_command(
     except (SourceError, OutboxError) as error:
         sink.stop(stop_timeout)
         raise fail(str(error)) from None
-    delivered = sink.stop(stop_timeout)
+    _print_stopped(worker, sink.stop(stop_timeout), edge_config)
+
+
+def _print_stopped(worker: EdgeWorker, delivered: bool, edge_config: EdgeConfig) -> None:
     totals = {
         runtime.config.id: {line: vars(counts) for line, counts in runtime.counter.totals.items()}
         for runtime in worker.cameras
