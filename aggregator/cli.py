@@ -69,7 +69,7 @@ def run(
 
     try:
         service = AggregatorService(loaded, client_id=client_id)
-    except SpoolError as error:
+    except (SpoolError, ConfigError) as error:
         raise fail(str(error)) from None
     stop_requested = threading.Event()
 

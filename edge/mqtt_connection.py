@@ -15,10 +15,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.config import MqttConfig, MqttConnectionConfig, TlsConfig
+from edge.config import ConfigError, MqttConfig, MqttConnectionConfig, TlsConfig
 
 
-class MqttConfigError(ValueError):
+class MqttConfigError(ConfigError):
     """The MQTT section cannot be used; the message names the key (``mqtt -> ...``)."""
 
 
