@@ -63,11 +63,28 @@ def _parse_start(text: str | None) -> float:
     return moment.timestamp()
 
 
-def _open_capture(uri: str) -> Any:
+def _open_capture(uri: str, timeout_seconds: float | None = None) -> Any:
+    """An OpenCV capture, or None when it cannot be opened. For stream URLs,
+    ``timeout_seconds`` bounds opening and every read (FFmpeg backend), so a stalled stream
+    fails instead of blocking forever."""
     import cv2
 
-    target: int | str = int(uri) if uri.isdigit() else uri
-    capture = cv2.VideoCapture(target)
+    if uri.isdigit():
+        capture = cv2.VideoCapture(int(uri))
+    elif timeout_seconds is not None and is_live_uri(uri):
+        milliseconds = int(timeout_seconds * 1000)
+        capture = cv2.VideoCapture(
+            uri,
+            cv2.CAP_FFMPEG,
+            [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                milliseconds,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                milliseconds,
+            ],
+        )
+    else:
+        capture = cv2.VideoCapture(uri)
     if not capture.isOpened():
         capture.release()
         return None
@@ -242,7 +259,7 @@ class LiveSource:
     def __init__(
         self,
         config: SourceConfig,
-        open_capture: Callable[[str], Any] = _open_capture,
+        open_capture: Callable[[str, float], Any] = _open_capture,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -264,7 +281,7 @@ class LiveSource:
         delay = self.config.reconnect_initial_seconds
         index = 0
         while not stop.is_set():
-            capture = self._open_capture(self.uri)
+            capture = self._open_capture(self.uri, self.config.read_timeout_seconds)
             if capture is None:
                 self._set_state("reconnecting")
                 logger.warning("cannot open %s; retrying in %.1f s", self.uri, delay)
@@ -311,12 +328,16 @@ class LiveSource:
             self._condition.notify()
 
     def take(self, timeout_seconds: float) -> SourceFrame | None:
-        """The newest frame, waiting up to ``timeout_seconds``; None if none arrived."""
+        """The newest frame, waiting up to ``timeout_seconds``; None if none arrived.
+        Raises ``SourceError`` once the capture thread has died (it only retries I/O)."""
         deadline = time.monotonic() + timeout_seconds
         with self._condition:
             while self._newest is None:
+                if self._reader.error is not None:
+                    self.state = "failed"
+                    raise SourceError(f"{self.uri}: {self._reader.error}") from self._reader.error
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._reader.error is not None:
+                if remaining <= 0:
                     return None
                 self._condition.wait(remaining)
             frame, self._newest = self._newest, None
@@ -333,9 +354,6 @@ class LiveSource:
         try:
             while True:
                 frame = self.take(self.config.read_timeout_seconds)
-                if self._reader.error is not None:
-                    self.state = "failed"
-                    raise SourceError(f"{self.uri}: {self._reader.error}") from self._reader.error
                 if frame is not None:
                     yield frame
         finally:

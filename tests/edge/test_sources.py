@@ -159,3 +159,56 @@ def test_dead_camera_backs_off_and_reports_state() -> None:
     assert source.state == "reconnecting"
     # backoff 0.05, 0.1, 0.2, 0.2 ...: a handful of attempts in 1.5 s, not hundreds
     assert 2 <= source.reconnects <= 15
+
+
+class StallingMjpegServer(MjpegServer):
+    """The first connection sends a few frames and then goes silent without closing (a hung
+    camera); later connections stream normally."""
+
+    def __init__(self) -> None:
+        super().__init__(frames_per_connection=200, interval_seconds=0.02)
+        handler = self.server.RequestHandlerClass
+        original = handler.do_GET  # type: ignore[attr-defined]
+        server_self = self
+
+        def do_get(request: BaseHTTPRequestHandler) -> None:
+            if server_self.connections == 0:
+                server_self.connections += 1
+                request.send_response(200)
+                request.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                request.end_headers()
+                for index in range(5):
+                    _, jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), index, np.uint8))
+                    body = jpeg.tobytes()
+                    request.wfile.write(
+                        b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                        + str(len(body)).encode()
+                        + b"\r\n\r\n"
+                        + body
+                        + b"\r\n"
+                    )
+                time.sleep(30)
+                return
+            original(request)
+
+        handler.do_GET = do_get  # type: ignore[attr-defined]
+
+
+def test_stalled_stream_times_out_and_reconnects() -> None:
+    with StallingMjpegServer() as server:
+        source = LiveSource(
+            SourceConfig(uri=server.url, read_timeout_seconds=1.0, reconnect_initial_seconds=0.1)
+        )
+        source.start()
+        started = time.monotonic()
+        frames = []
+        while time.monotonic() - started < 15 and server.connections < 2:
+            frame = source.take(0.5)
+            if frame is not None:
+                frames.append(frame)
+        resumed = source.take(5.0)
+        source.close()
+    assert server.connections >= 2, "the stalled stream was never abandoned"
+    assert time.monotonic() - started < 15
+    assert source.reconnects >= 1
+    assert resumed is not None
