@@ -47,9 +47,10 @@ demo: setup
 lint: python-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: python-packages
-	$(BIN)/mypy footfall edge aggregator dashboards
+	$(BIN)/mypy protocol footfall edge aggregator dashboards
 
 pytest: setup
 	$(BIN)/pytest -q

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from aggregator.api.cli import api as api_command
 from aggregator.config import AggregatorConfig, load_aggregator_config
-from edge.config import ConfigError
+from protocol.settings import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(stderr=True)
@@ -64,8 +64,8 @@ def run(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from aggregator.service import AggregatorService
-    from aggregator.spool import SpoolError
+    from aggregator.ingest.service import AggregatorService
+    from aggregator.ingest.spool import SpoolError
 
     try:
         service = AggregatorService(loaded, client_id=client_id)

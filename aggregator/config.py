@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from aggregator.influx import InfluxSettings
-from edge.config import ConfigError, MqttConnectionConfig, describe_errors
-from edge.messages import Identifier
+from aggregator.storage.influx import InfluxSettings
+from protocol.messages import Identifier
+from protocol.settings import ConfigError, MqttConnectionConfig, describe_errors
+from protocol.topics import dead_letter_topic
 
 
 def known_timezone(value: str) -> str:
@@ -66,10 +67,9 @@ class StoreConfig(Section):
 
 class MqttSettings(MqttConnectionConfig):
     client_id: str = "footfall-aggregator"
-    topic_root: str = "footfall/v1"
     share_group: str = "footfall-aggregators"
     """MQTT 5 shared-subscription group: replicas in one group split the messages."""
-    dead_letter_topic: str | None = "footfall/v1/dead-letter"
+    dead_letter_topic: str | None = dead_letter_topic()
     session_expiry_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     """How long the broker keeps a stopped aggregator's session and queues its messages."""
     replica_sync: bool = True

@@ -33,8 +33,9 @@ from pathlib import Path
 import psutil
 import yaml
 
-from aggregator.influx import InfluxClient, InfluxSettings
+from aggregator.storage.influx import InfluxClient, InfluxSettings
 from footfall.local_services import LocalService, running_stack
+from protocol.topics import counts_topic
 
 FOOTFALL = Path(sys.executable).with_name("footfall")
 CAMERAS_PER_STORE = 4
@@ -162,7 +163,7 @@ def build_packets(count: int, stores: int, probe_every: int) -> tuple[list[bytes
             "software_version": "benchmark",
             "config_fingerprint": "0123abcd",
         }
-        topic = f"footfall/v1/{store}/{camera}/counts"
+        topic = counts_topic(store, camera)
         packets.append(publish_packet(topic, json.dumps(document).encode(), index % 65_535 + 1))
         if is_probe:
             probes.add(index)

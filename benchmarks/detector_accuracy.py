@@ -32,11 +32,11 @@ from scipy.optimize import linear_sum_assignment
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.config import DetectorConfig, TilingConfig
-from edge.detections import People
-from edge.detector import Detector, UltralyticsDetector
-from edge.export import ExportRequest, export_model
-from edge.runtime.metadata import ExportedModel, ExportFormat
-from edge.tiling import TiledDetector
+from edge.vision.detections import People
+from edge.vision.detector import Detector, UltralyticsDetector
+from edge.vision.export import ExportRequest, export_model
+from edge.vision.runtime.metadata import ExportedModel, ExportFormat
+from edge.vision.tiling import TiledDetector
 
 FloatArray = npt.NDArray[np.float64]
 FOOTAGE = Path(__file__).resolve().parents[2] / "shared" / "footage" / "PETS09-S2L1"
@@ -184,8 +184,8 @@ def ensure_exports(models: Path) -> dict[str, ExportedModel]:
 def build(
     setting: Setting, exports: dict[str, ExportedModel], threads: int, confidence: float
 ) -> Detector:
-    from edge.runtime.onnx_runtime import OnnxRuntimeDetector
-    from edge.runtime.openvino_runtime import OpenVinoDetector
+    from edge.vision.runtime.onnx_runtime import OnnxRuntimeDetector
+    from edge.vision.runtime.openvino_runtime import OpenVinoDetector
 
     config = DetectorConfig(imgsz=setting.imgsz, threads=threads, confidence=confidence)
     exported = exports["onnx"]

@@ -53,7 +53,7 @@ def peak_rss_megabytes() -> float:
 def truth_counts(truth: Path, frames: int, line: str) -> tuple[dict[str, int], list[int]]:
     from edge.adhoc import build_config
     from edge.audit import load_mot, true_crossings
-    from edge.counting import Direction
+    from edge.counting.counters import Direction
 
     boxes = [box for box in load_mot(truth) if box.frame <= frames]
     config, _ = build_config("unused", None, [f"door={line}"])
@@ -104,7 +104,7 @@ def run_anchor(video: Path, line: str, fps: float, imgsz: int) -> dict[str, Any]
         verbose=False,
     )
     from edge.config import SourceConfig
-    from edge.sources import RecordedSource
+    from edge.vision.sources import RecordedSource
 
     source = RecordedSource(SourceConfig(uri=str(video), fps=fps))
     people: list[int] = []
@@ -133,10 +133,10 @@ def run_anchor(video: Path, line: str, fps: float, imgsz: int) -> dict[str, Any]
 
 def run_footfall(video: Path, line: str, fps: float, spec: dict[str, Any]) -> dict[str, Any]:
     from edge.config import EdgeConfig
-    from edge.sinks import MemorySink, open_sink
+    from edge.transport.sinks import MemorySink, open_sink
     from edge.worker import EdgeWorker, ProcessedFrame
-    from footfall import __version__
     from footfall.local_services import mosquitto
+    from protocol.version import SOFTWARE_VERSION
 
     points, inside = line.split("@")
     x1, y1, x2, y2 = (float(value) for value in points.split(","))
@@ -169,7 +169,7 @@ def run_footfall(video: Path, line: str, fps: float, spec: dict[str, Any]) -> di
         )
         if broker is not None:
             broker.start()
-        sink = open_sink(config, __version__) if broker else MemorySink()
+        sink = open_sink(config, SOFTWARE_VERSION) if broker else MemorySink()
         people: list[int] = []
 
         def record(processed: ProcessedFrame) -> None:

@@ -23,14 +23,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from aggregator.impact.analysis import run_impact
-from aggregator.impact.inference import _simulated_critical_value
-from aggregator.impact.settings import ImpactSettings
-from aggregator.impact.source import InfluxVisitLoader, VisitData
-from aggregator.impact.synthetic import synthetic_visits
-from aggregator.importers.writer import VisitSource, write_hourly_visits
-from aggregator.influx import InfluxClient, InfluxSettings
-from aggregator.policies import PolicyRegistry
+from aggregator.analysis.impact.analysis import run_impact
+from aggregator.analysis.impact.inference import _simulated_critical_value
+from aggregator.analysis.impact.settings import ImpactSettings
+from aggregator.analysis.impact.source import InfluxVisitLoader, VisitData
+from aggregator.analysis.impact.synthetic import synthetic_visits
+from aggregator.analysis.importers.writer import VisitSource, write_hourly_visits
+from aggregator.analysis.policies import PolicyRegistry
+from aggregator.storage.influx import InfluxClient, InfluxSettings
 from footfall.local_services import influxdb, wait_influx_ping
 
 TIMEZONE = "Europe/London"

@@ -12,7 +12,7 @@ subqueries (the policy before/after means). Without ``tz()`` days are UTC days.
 
 from __future__ import annotations
 
-from aggregator.measurements import (
+from aggregator.storage.measurements import (
     EDGE_HEALTH,
     EDGE_STATUS,
     LINE_COUNTS,

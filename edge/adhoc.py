@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edge.config import ConfigError, EdgeConfig, load_config, parse_config
+from edge.config import EdgeConfig, load_config, parse_config
+from protocol.settings import ConfigError
 
 _NUMBER = r"-?\d+(?:\.\d+)?"
 LINE_PATTERN = re.compile(

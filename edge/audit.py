@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from edge.config import CameraConfig, CountingConfig
-from edge.counting import Direction, LineCounter
-from edge.detections import People, ReferencePoint, reference_points
+from edge.counting.counters import Direction, LineCounter
 from edge.replay import ReplayReport
+from edge.vision.detections import People, ReferencePoint, reference_points
 
 PEDESTRIAN_CLASSES = {1}
 

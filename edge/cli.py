@@ -12,9 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.config import ConfigError, EdgeConfig, load_config
+from edge.config import EdgeConfig, load_config
 from edge.offline import ModelNotFoundError
-from edge.sources import SourceError
+from edge.vision.sources import SourceError
+from protocol.settings import ConfigError
 
 if TYPE_CHECKING:
     from edge.audit import AuditResult
@@ -225,10 +226,10 @@ def preview_command(
     import cv2
 
     from edge.adhoc import build_config
-    from edge.detections import reference_points
-    from edge.detector import create_detector
-    from edge.drawing import draw_overlay
-    from edge.sources import open_source
+    from edge.vision.detections import reference_points
+    from edge.vision.detector import create_detector
+    from edge.vision.drawing import draw_overlay
+    from edge.vision.sources import open_source
 
     try:
         edge_config, camera_id = build_config(source, config, line, camera)
@@ -275,9 +276,9 @@ def export_command(
     ),
 ) -> None:
     """Convert an ultralytics model (needs torch) into a torch-free runtime model + metadata."""
-    from edge.export import ExportRequest, export_model
     from edge.offline import ModelNotFoundError
-    from edge.runtime.metadata import ExportFormat
+    from edge.vision.export import ExportRequest, export_model
+    from edge.vision.runtime.metadata import ExportFormat
 
     try:
         size = None
@@ -316,17 +317,17 @@ def run_command(
     import logging
     import signal
 
-    from edge.outbox import OutboxError
-    from edge.sinks import open_sink
+    from edge.transport.outbox import OutboxError
+    from edge.transport.sinks import open_sink
     from edge.worker import EdgeWorker
-    from footfall import __version__
+    from protocol.version import SOFTWARE_VERSION
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         edge_config = load_config(config)
-        sink = open_sink(edge_config, __version__)
+        sink = open_sink(edge_config, SOFTWARE_VERSION)
     except (ConfigError, OutboxError) as error:
         raise fail(str(error)) from None
     try:

@@ -15,28 +15,17 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
-from edge.detections import ReferencePoint
-from edge.geometry import DirectedLine, Polygon
-from edge.messages import Identifier
+from edge.counting.geometry import DirectedLine, Polygon
+from edge.vision.detections import ReferencePoint
+from protocol.messages import Identifier
+from protocol.settings import ConfigError, MqttConnectionConfig, Section, describe_errors
 
 PixelPoint = tuple[float, float]
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the key path and the bad value."""
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class LineConfig(Section):
@@ -159,41 +148,10 @@ class CameraConfig(Section):
         return self
 
 
-class TlsConfig(Section):
-    ca_file: Path | None = None
-    certificate_file: Path | None = None
-    key_file: Path | None = None
-    insecure_skip_verify: bool = False
-
-
-class MqttConnectionConfig(Section):
-    """Where the broker is and how to log in: the part of an ``mqtt`` section the edge and
-    the aggregator share (``edge.mqtt_connection`` applies it to a paho client)."""
-
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 1883
-    username: str | None = None
-    password: SecretStr | None = None
-    password_file: Path | None = None
-    """File holding the password (systemd credentials, Docker secrets)."""
-    tls: TlsConfig | None = None
-    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
-
-
 class MqttConfig(MqttConnectionConfig):
     client_id: str | None = None
     """Default: ``footfall-{store}-{camera}``; must be stable for the persistent session."""
-    topic_root: str = "footfall/v1"
     max_inflight: Annotated[int, Field(ge=1, le=65535)] = 100
-
-    @field_validator("topic_root")
-    @classmethod
-    def _topic_root(cls, value: str) -> str:
-        if not value or any(character in value for character in "#+") or value.endswith("/"):
-            raise ValueError(
-                f"topic_root {value!r} must be a topic without wildcards or a trailing /"
-            )
-        return value
 
 
 class OutboxConfig(Section):
@@ -247,21 +205,6 @@ class EdgeConfig(Section):
             camera["source"] = {"stride": camera["source"]["stride"]}
         encoded = json.dumps(relevant, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(encoded).hexdigest()[:16]
-
-
-def describe_errors(error: ValidationError) -> str:
-    """One line per problem: ``key -> path: message (got value)``."""
-    lines = []
-    for problem in error.errors():
-        path = " -> ".join(str(part) for part in problem["loc"]) or "(top level)"
-        message = problem["msg"]
-        if problem["type"] not in {"missing"}:
-            value = json.dumps(problem.get("input"), default=str)
-            if len(value) > 120:
-                value = value[:117] + "..."
-            message = f"{message} (got {value})"
-        lines.append(f"{path}: {message}")
-    return "\n".join(lines)
 
 
 def parse_config(data: Any, origin: str = "config") -> EdgeConfig:

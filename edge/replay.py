@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.config import EdgeConfig
-from edge.detector import Detector
-from edge.sinks import MemorySink
+from edge.transport.sinks import MemorySink
+from edge.vision.detector import Detector
 from edge.worker import EdgeWorker, ProcessedFrame, StageSeconds
-from footfall import __version__
+from protocol.version import SOFTWARE_VERSION
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class ReplayReport:
             "tracker": self.tracker,
             "max_track_state": self.max_track_state,
             "intervals": self.intervals,
-            "software_version": __version__,
+            "software_version": SOFTWARE_VERSION,
         }
 
 

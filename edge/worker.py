@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from edge.camera import CameraCounter, FrameCounts
 from edge.config import CameraConfig, EdgeConfig
-from edge.detections import People
-from edge.detector import Detector, create_detector
-from edge.intervals import IntervalTotals, to_message
-from edge.messages import CameraHealth, CountInterval
-from edge.sources import FrameSource, LiveSource, SourceFrame, open_source
-from edge.tracking import Tracker, create_tracker
-from footfall import __version__
+from edge.counting.camera import CameraCounter, FrameCounts
+from edge.counting.intervals import IntervalTotals, to_message
+from edge.counting.tracking import Tracker, create_tracker
+from edge.vision.detections import People
+from edge.vision.detector import Detector, create_detector
+from edge.vision.sources import FrameSource, LiveSource, SourceFrame, open_source
+from protocol.messages import CameraHealth, CountInterval
+from protocol.version import SOFTWARE_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class EdgeWorker:
             store_id=self.config.store_id,
             camera_id=runtime.config.id,
             sequence=0,  # the sink allocates the durable per-camera sequence
-            software_version=__version__,
+            software_version=SOFTWARE_VERSION,
             config_fingerprint=self.fingerprint,
         )
         self.sink.submit_interval(message)
@@ -215,7 +215,7 @@ class EdgeWorker:
             outbox_depth=self.sink.outbox_depth,
             outbox_bytes=self.sink.outbox_bytes,
             last_publish_utc=self.sink.last_publish_utc,
-            software_version=__version__,
+            software_version=SOFTWARE_VERSION,
         )
 
     def _publish_health(self) -> None:

@@ -47,9 +47,9 @@ def _register() -> None:
 
     app.add_typer(dashboards_app, name="dashboards", help="Grafana dashboards: build and push.")
 
-    from aggregator.impact.command import impact
-    from aggregator.importers.cli import app as import_app
-    from aggregator.policy_cli import app as policy_app
+    from aggregator.analysis.impact.command import impact
+    from aggregator.analysis.importers.cli import app as import_app
+    from aggregator.analysis.policy_cli import app as policy_app
 
     app.add_typer(policy_app, name="policy", help="Registry of store policy changes.")
     app.command("impact")(impact)

@@ -18,10 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from aggregator.config import AggregatorConfig
-from aggregator.influx import InfluxClient, InfluxSettings
-from aggregator.service import AggregatorService
+from aggregator.ingest.service import AggregatorService
+from aggregator.storage.influx import InfluxClient, InfluxSettings
 from edge.config import EdgeConfig, load_config
-from edge.sinks import open_sink
+from edge.transport.sinks import open_sink
 from edge.worker import EdgeWorker, ProcessedFrame
 from footfall import __version__
 from footfall.local_services import running_stack

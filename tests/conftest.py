@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.influx import InfluxClient, InfluxSettings
+from aggregator.storage.influx import InfluxClient, InfluxSettings
 from footfall.local_services import LocalService, influxdb, mosquitto, wait_influx_ping
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -20,8 +20,8 @@ from aggregator.api.models import ApiHealth
 from aggregator.api.policy_routes import policy_router
 from aggregator.api.subscriber import LiveSubscriber
 from aggregator.config import AggregatorConfig
-from aggregator.influx import InfluxClient
-from footfall import __version__
+from aggregator.storage.influx import InfluxClient
+from protocol.version import SOFTWARE_VERSION
 
 
 def create_app(config: AggregatorConfig) -> FastAPI:
@@ -33,7 +33,7 @@ def create_app(config: AggregatorConfig) -> FastAPI:
     context = ApiContext(config=config, write_token=read_write_token(config.api))
     app = FastAPI(
         title="footfall API",
-        version=__version__,
+        version=SOFTWARE_VERSION,
         description=(
             "Live store occupancy, cameras and policy changes. Read-only unless the "
             "aggregator config sets `api.write_token`; writes then need it as a bearer token."

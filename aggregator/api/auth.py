@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from aggregator.config import ApiSettings
-from edge.config import ConfigError
+from protocol.settings import ConfigError
 
 MINIMUM_TOKEN_LENGTH = 16
 

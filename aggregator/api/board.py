@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from edge.messages import CameraHealth, CameraStatus, StoreOccupancy
+from protocol.messages import CameraHealth, CameraStatus, StoreOccupancy
 
 CameraKey = tuple[str, str]
 """(store id, camera id)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from edge.config import ConfigError
+from protocol.settings import ConfigError
 
 console = Console(stderr=True)
 

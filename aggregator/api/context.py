@@ -10,7 +10,7 @@ from fastapi import HTTPException, status
 from aggregator.api.board import LiveBoard
 from aggregator.api.subscriber import LiveSubscriber
 from aggregator.config import AggregatorConfig, MqttSettings, StoreConfig
-from aggregator.influx import InfluxClient
+from aggregator.storage.influx import InfluxClient
 
 API_CLIENT_ID = "footfall-api"
 

@@ -12,7 +12,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from aggregator.api.context import ApiContext
 from aggregator.api.models import CameraSummary, StoreSummary
-from edge.messages import StoreOccupancy
+from protocol.messages import StoreOccupancy
 
 HEARTBEAT_SECONDS = 10.0
 """A ``heartbeat`` event after this long without a change, so a display can tell a quiet

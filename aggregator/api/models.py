@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from edge.messages import CameraHealth, CameraStatus
+from protocol.messages import CameraHealth, CameraStatus
 
 
 class ResponseModel(BaseModel):

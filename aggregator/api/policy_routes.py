@@ -1,4 +1,4 @@
-"""Policy changes over HTTP: a thin layer over ``aggregator.policies.PolicyRegistry``.
+"""Policy changes over HTTP: a thin layer over ``aggregator.analysis.policies.PolicyRegistry``.
 
 Listing is open like every read; adding and removing write to InfluxDB and need the write
 token (``aggregator.api.auth``).
@@ -12,11 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from aggregator.analysis.policies import PolicyEntry, PolicyError, PolicyRegistry
 from aggregator.api.auth import write_guard
 from aggregator.api.context import ApiContext
 from aggregator.config import TimezoneName
-from aggregator.policies import PolicyEntry, PolicyError, PolicyRegistry
-from edge.messages import Identifier
+from protocol.messages import Identifier
 
 
 class PolicyRequest(BaseModel):

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from aggregator.api.board import LiveBoard
 from aggregator.config import MqttSettings
-from edge.messages import CameraHealth, CameraStatus, StoreOccupancy
-from edge.mqtt_connection import configure_login
+from protocol.messages import CameraHealth, CameraStatus, StoreOccupancy
+from protocol.mqtt_client import configure_login
+from protocol.topics import camera_filter, occupancy_filter, topic_levels
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class LiveSubscriber:
         self.board = board
         self.connected = False
         self.last_connect_error: str | None = None
-        self._root = settings.topic_root.rstrip("/")
+        self._root = settings.topic_root
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
@@ -81,9 +82,9 @@ class LiveSubscriber:
         self.last_connect_error = None
         client.subscribe(
             [
-                (f"{self._root}/+/occupancy", 1),
-                (f"{self._root}/+/+/health", 0),
-                (f"{self._root}/+/+/status", 1),
+                (occupancy_filter(self._root), 1),
+                (camera_filter("health", self._root), 0),
+                (camera_filter("status", self._root), 1),
             ]
         )
 
@@ -109,10 +110,7 @@ class LiveSubscriber:
             self.board.note_rejected(reason)
 
     def _route(self, topic: str, payload: bytes | bytearray) -> None:
-        if not topic.startswith(self._root + "/"):
-            raise ValueError("topic outside the configured root")
-        levels = topic[len(self._root) + 1 :].split("/")
-        match levels:
+        match topic_levels(topic, self._root):
             case [store_id, "occupancy"]:
                 if not payload:
                     self.board.submit_occupancy_cleared(store_id)

@@ -33,7 +33,7 @@ def credentials(
         Path("deploy/secrets"), "--output", "-o", help="Directory for passwd, acl, passwords/"
     ),
     topic_root: str | None = typer.Option(
-        None, help="MQTT topic root (default: mqtt.topic_root of --config, else footfall/v1)"
+        None, help="MQTT topic root (default: mqtt.topic_root of --config, else the protocol's)"
     ),
     rotate: list[str] = typer.Option(
         [], help="Give this user (or api-write-token) a new secret (repeatable)"
@@ -72,7 +72,8 @@ def _stores_and_topic_root(
     """The stores of ``--config``'s registry followed by ``--store``; ``--topic-root``, else
     the config's, else ``footfall/v1``."""
     from aggregator.config import load_aggregator_config
-    from edge.config import ConfigError
+    from protocol.settings import ConfigError
+    from protocol.topics import TOPIC_ROOT
 
     store_ids = list(stores)
     root = topic_root
@@ -83,7 +84,7 @@ def _stores_and_topic_root(
             raise _fail(str(error)) from None
         store_ids = [registered.id for registered in loaded.stores] + store_ids
         root = root or loaded.mqtt.topic_root
-    return store_ids, root or "footfall/v1"
+    return store_ids, root or TOPIC_ROOT
 
 
 def _print_report(report: CredentialsReport, output: Path, docker: bool) -> None:

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from aggregator.config import MqttSettings
-from aggregator.consumer import AckToken, LeanPublishClient, MqttConsumer
+from aggregator.ingest.consumer import AckToken, LeanPublishClient, MqttConsumer
 from footfall.local_services import LocalService
 
 

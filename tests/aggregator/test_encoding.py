@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.encoding import IntervalEncoder, PointEncoder
-from aggregator.line_protocol import encode_points
-from aggregator.measurements import interval_points
-from edge.messages import CountInterval, LineCount, ZoneOccupancy
+from aggregator.storage.encoding import IntervalEncoder, PointEncoder
+from aggregator.storage.line_protocol import encode_points
+from aggregator.storage.measurements import interval_points
+from protocol.messages import CountInterval, LineCount, ZoneOccupancy
 
 names = st.text(
     alphabet=st.characters(

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from aggregator.importers.akl import OUTAGE_ZERO_HOURS, load_akl_table, normalize_akl
-from aggregator.importers.visits_csv import read_visits_csv
-from aggregator.importers.writer import ImportDataError
-from aggregator.influx import InfluxClient
+from aggregator.analysis.importers.akl import OUTAGE_ZERO_HOURS, load_akl_table, normalize_akl
+from aggregator.analysis.importers.visits_csv import read_visits_csv
+from aggregator.analysis.importers.writer import ImportDataError
+from aggregator.storage.influx import InfluxClient
 from footfall.cli import app
 
 QUEEN = "45 Queen Street"

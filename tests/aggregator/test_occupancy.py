@@ -11,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.config import AggregatorConfig
-from aggregator.occupancy import (
+from aggregator.ingest.occupancy import (
     BusinessCalendar,
     LineRecord,
     OccupancyBook,
     StoreOccupancyTracker,
-    to_nanoseconds,
 )
-from edge.messages import CountInterval, LineCount
+from aggregator.storage.line_protocol import aware_to_nanoseconds
+from protocol.messages import CountInterval, LineCount
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -217,8 +217,8 @@ def test_roll_over_starts_from_zero_and_records_the_residual() -> None:
 def test_seed_does_not_override_live_counts() -> None:
     book = OccupancyBook(config(), NOW)
     book.apply_message(message(0, 4, 1))
-    start_ns = to_nanoseconds(message(0, 0, 0).interval_start_utc)
-    later_ns = to_nanoseconds(message(1, 0, 0).interval_start_utc)
+    start_ns = aware_to_nanoseconds(message(0, 0, 0).interval_start_utc)
+    later_ns = aware_to_nanoseconds(message(1, 0, 0).interval_start_utc)
     stored = [
         LineRecord("s1", "door", "entrance", start_ns, 1, 1),  # older value: ignored
         LineRecord("s1", "door", "entrance", later_ns, 2, 0),  # only in InfluxDB: applied

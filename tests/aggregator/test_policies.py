@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aggregator.influx import InfluxClient
-from aggregator.policies import PolicyError, PolicyRegistry
+from aggregator.analysis.policies import PolicyError, PolicyRegistry
+from aggregator.storage.influx import InfluxClient
 from footfall.cli import app
 
 AUCKLAND = "Pacific/Auckland"

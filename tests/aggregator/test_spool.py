@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.spool import Spool, SpoolError
+from aggregator.ingest.spool import Spool, SpoolError
 
 
 def test_segments_come_back_oldest_first_and_survive_reopening(tmp_path: Path) -> None:

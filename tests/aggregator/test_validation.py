@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.validation import (
+from aggregator.ingest.validation import (
     REASONS,
     Rejection,
     RejectionCounter,
     parse_topic,
     validate_message,
 )
-from edge.messages import CameraHealth, CameraStatus, CountInterval
+from protocol.messages import CameraHealth, CameraStatus, CountInterval
 
 ROOT = "footfall/v1"
 TOPIC = "footfall/v1/store-1/door/counts"

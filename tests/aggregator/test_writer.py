@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator.encoding import PointEncoder
-from aggregator.influx import InfluxClient, InfluxSettings, quote_string
-from aggregator.line_protocol import Point
-from aggregator.spool import Spool
-from aggregator.writer import Backoff, BatchWriter
+from aggregator.ingest.spool import Spool
+from aggregator.ingest.writer import Backoff, BatchWriter
+from aggregator.storage.encoding import PointEncoder
+from aggregator.storage.influx import InfluxClient, InfluxSettings, quote_string
+from aggregator.storage.line_protocol import Point
 from footfall.local_services import LocalService, free_port, influxdb, wait_influx_ping
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aggregator.influx import InfluxClient, InfluxSettings
+from aggregator.storage.influx import InfluxClient, InfluxSettings
 from dashboards.build import load_dashboards
 from dashboards.panels import Json
 from footfall.local_services import LocalService

@@ -17,18 +17,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator.influx import InfluxClient, Series
-from aggregator.line_protocol import Point
-from aggregator.measurements import (
+from aggregator.analysis.policies import PolicyEntry
+from aggregator.storage.influx import InfluxClient, Series
+from aggregator.storage.line_protocol import Point
+from aggregator.storage.measurements import (
     EDGE_STATUS,
     POLICY_EFFECTS,
     STORE_OCCUPANCY,
     health_point,
     interval_points,
 )
-from aggregator.policies import PolicyEntry
-from dashboards.macros import TimeRange
-from edge.messages import CameraHealth, CountInterval, LineCount
+from protocol.messages import CameraHealth, CountInterval, LineCount
+from tests.dashboards.macros import TimeRange
 
 TIMEZONE = "America/New_York"
 ZONE = ZoneInfo(TIMEZONE)

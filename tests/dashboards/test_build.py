@@ -12,11 +12,11 @@ import yaml
 from typer.testing import CliRunner
 
 from dashboards.build import GENERATED, build_dashboards, render, stale_files
-from dashboards.macros import references
 from dashboards.panels import DATASOURCE_UID, FOLDER_TITLE, FOLDER_UID, Json
 from dashboards.push import MINIMUM_INTERVAL, InfluxDatasource
-from dashboards.queries import iter_panels
 from footfall.cli import app
+from tests.dashboards.macros import references
+from tests.dashboards.queries import iter_panels
 
 PROVISIONING = Path(__file__).resolve().parents[2] / "dashboards" / "provisioning"
 GLOBALS = {"timeFilter", "__interval", "__interval_ms", "__from", "__to"}

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from aggregator.influx import InfluxClient
-from dashboards.frames import table_rows
-from dashboards.macros import TimeRange
+from aggregator.storage.influx import InfluxClient
 from dashboards.panels import Json
-from dashboards.queries import QueryResult, find_result, iter_panels, run_dashboard
 from tests.dashboards import seed
+from tests.dashboards.frames import table_rows
+from tests.dashboards.macros import TimeRange
+from tests.dashboards.queries import QueryResult, find_result, iter_panels, run_dashboard
 from tests.dashboards.seed import by_time, health_report
 
 HOUR = TimeRange(seed.HEALTH_START, seed.HEALTH_START + timedelta(minutes=59, seconds=59.999))

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.influx import InfluxClient
-from dashboards.macros import TimeRange
+from aggregator.storage.influx import InfluxClient
 from dashboards.panels import Json
-from dashboards.queries import iter_panels, queries_without_data, run_dashboard
 from tests.dashboards import seed
+from tests.dashboards.macros import TimeRange
+from tests.dashboards.queries import iter_panels, queries_without_data, run_dashboard
 
 SIX_WEEKS = seed.local_range(seed.FIRST_DAY, seed.LAST_DAY)
 LAST_DAY = seed.local_range(seed.LAST_DAY, seed.LAST_DAY)

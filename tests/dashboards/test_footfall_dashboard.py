@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from aggregator.influx import InfluxClient
-from dashboards.frames import table_rows
-from dashboards.macros import TimeRange
+from aggregator.storage.influx import InfluxClient
 from dashboards.panels import Json
-from dashboards.queries import QueryResult, Selection, find_result, iter_panels, run_dashboard
 from tests.dashboards import seed
+from tests.dashboards.frames import table_rows
+from tests.dashboards.macros import TimeRange
+from tests.dashboards.queries import QueryResult, Selection, find_result, iter_panels, run_dashboard
 from tests.dashboards.seed import by_tag, by_time, expected_daily, expected_hourly, local_range
 
 WEEK_START = date(2024, 1, 29)

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from aggregator.influx import InfluxClient, Series
-from dashboards.frames import table_rows
-from dashboards.macros import TimeRange
+from aggregator.storage.influx import InfluxClient, Series
 from dashboards.panels import Json
-from dashboards.queries import find_result, iter_panels, run_dashboard
 from tests.dashboards import seed
+from tests.dashboards.frames import table_rows
+from tests.dashboards.macros import TimeRange
+from tests.dashboards.queries import find_result, iter_panels, run_dashboard
 from tests.dashboards.seed import by_tag, by_time, local_range
 
 LAST_DAY = local_range(seed.LAST_DAY, seed.LAST_DAY)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboards.macros import (
+from tests.dashboards.macros import (
     MacroError,
     Substitution,
     TimeRange,
@@ -21,7 +21,7 @@ from dashboards.macros import (
     regex_escape,
     round_interval,
 )
-from dashboards.queries import panel_time_range
+from tests.dashboards.queries import panel_time_range
 
 START = datetime(2024, 1, 29, 5, tzinfo=UTC)
 DAY = TimeRange(START, START + timedelta(days=1))

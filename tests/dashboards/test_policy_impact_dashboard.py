@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from aggregator.influx import InfluxClient
-from dashboards.frames import joined_by_row_index, table_rows
+from aggregator.storage.influx import InfluxClient
 from dashboards.panels import Json
-from dashboards.queries import QueryResult, Selection, find_result, iter_panels, run_dashboard
 from tests.dashboards import seed
+from tests.dashboards.frames import joined_by_row_index, table_rows
+from tests.dashboards.queries import QueryResult, Selection, find_result, iter_panels, run_dashboard
 from tests.dashboards.seed import by_time, expected_daily, local_range
 
 SIX_WEEKS = local_range(seed.FIRST_DAY, seed.LAST_DAY)

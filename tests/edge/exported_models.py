@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.runtime.metadata import ExportedModel, ExportFormat
+from edge.vision.runtime.metadata import ExportedModel, ExportFormat
 
 
 @cache
@@ -25,7 +25,7 @@ def _models_root() -> Path:
 def exported(export_format: ExportFormat = ExportFormat.ONNX) -> ExportedModel:
     """A dynamic-shape export of the bundled model in ``models_dir(export_format)``."""
     pytest.importorskip("ultralytics", reason="exporting needs ultralytics and torch")
-    from edge.export import ExportRequest, export_model
+    from edge.vision.export import ExportRequest, export_model
 
     request = ExportRequest(output_dir=models_dir(export_format), format=export_format)
     return export_model(request).exported

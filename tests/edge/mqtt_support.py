@@ -16,10 +16,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import MqttConfig
-from edge.messages import CameraStatus, CountInterval
-from edge.outbox import Outbox
-from edge.publisher import MqttPublisher
+from edge.transport.outbox import Outbox
+from edge.transport.publisher import MqttPublisher
 from footfall.local_services import LocalService, free_port, mosquitto
+from protocol.messages import CameraStatus, CountInterval
 
 STORE = "store-1"
 CAMERA = "door"

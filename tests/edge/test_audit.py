@@ -13,7 +13,7 @@ import pytest
 
 from edge.audit import TruthError, load_mot, true_crossings
 from edge.config import parse_config
-from edge.counting import Direction
+from edge.counting.counters import Direction
 
 LINES = [
     ((384, 150, 384, 576), (100, 363)),

@@ -9,8 +9,9 @@ import yaml
 from typer.testing import CliRunner
 
 from edge.adhoc import build_config, parse_line_option
-from edge.config import ConfigError, load_config, parse_config
+from edge.config import load_config, parse_config
 from footfall.cli import app
+from protocol.settings import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pets09.yaml"
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from edge.counting import Direction, LineCounter, ZoneCounter
-from edge.geometry import DirectedLine, Polygon
+from edge.counting.counters import Direction, LineCounter, ZoneCounter
+from edge.counting.geometry import DirectedLine, Polygon
 
 VERTICAL = DirectedLine(start=(100, 0), end=(100, 200), inside=(50, 100))
 

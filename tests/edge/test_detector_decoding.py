@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.letterbox import Letterbox, rectangular_input_shape, to_blob
-from edge.runtime.decoding import DecodingSettings, decode_batch
-from edge.runtime.metadata import (
+from edge.vision.letterbox import Letterbox, rectangular_input_shape, to_blob
+from edge.vision.runtime.decoding import DecodingSettings, decode_batch
+from edge.vision.runtime.metadata import (
     ExportFormat,
     InvalidModelError,
     ModelMetadata,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from edge.config import DetectorConfig
-from edge.detections import People
-from edge.detector import Detector, Frame
-from edge.runtime.metadata import ExportFormat
+from edge.vision.detections import People
+from edge.vision.detector import Detector, Frame
+from edge.vision.runtime.metadata import ExportFormat
 from tests.edge.exported_models import exported
 
 FRAME_NUMBERS = (0, 120, 260, 390)
@@ -36,7 +36,7 @@ def frames(footage: Path) -> list[Frame]:
 def reference(frames: list[Frame]) -> dict[int, list[People]]:
     """ultralytics (torch) detections per imgsz: the reference."""
     pytest.importorskip("ultralytics", reason="the reference backend needs ultralytics")
-    from edge.detector import UltralyticsDetector
+    from edge.vision.detector import UltralyticsDetector
 
     return {
         imgsz: [UltralyticsDetector(DetectorConfig(imgsz=imgsz)).detect([f])[0] for f in frames]
@@ -47,10 +47,10 @@ def reference(frames: list[Frame]) -> dict[int, list[People]]:
 def runtime_detector(backend: str, imgsz: int) -> Detector:
     config = DetectorConfig(imgsz=imgsz)
     if backend == "onnxruntime":
-        from edge.runtime.onnx_runtime import OnnxRuntimeDetector
+        from edge.vision.runtime.onnx_runtime import OnnxRuntimeDetector
 
         return OnnxRuntimeDetector(exported(ExportFormat.ONNX), config)
-    from edge.runtime.openvino_runtime import OpenVinoDetector
+    from edge.vision.runtime.openvino_runtime import OpenVinoDetector
 
     return OpenVinoDetector(exported(ExportFormat.OPENVINO), config, precision="f32")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from edge.config import DetectorBackend, DetectorConfig, TilingConfig
-from edge.detector import DetectorUnavailableError, create_detector
-from edge.runtime.metadata import MODELS_DIR_VARIABLE, ExportFormat
-from edge.tiling import TiledDetector
+from edge.vision.detector import DetectorUnavailableError, create_detector
+from edge.vision.runtime.metadata import MODELS_DIR_VARIABLE, ExportFormat
+from edge.vision.tiling import TiledDetector
 from tests.edge.exported_models import exported, models_dir
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def test_an_explicit_runtime_without_an_export_says_what_to_run(
 
 def test_a_fixed_export_at_another_size_is_refused(tmp_path: Path) -> None:
     pytest.importorskip("ultralytics")
-    from edge.export import ExportRequest, export_model
+    from edge.vision.export import ExportRequest, export_model
 
     fixed = export_model(ExportRequest(output_dir=tmp_path, imgsz=640, dynamic=False)).exported
     config = DetectorConfig(model=str(fixed.directory), imgsz=1280)
@@ -91,7 +91,7 @@ TORCH_FREE_RUN = """
 import json, sys
 import numpy as np
 from edge.config import DetectorConfig, TilingConfig
-from edge.detector import create_detector
+from edge.vision.detector import create_detector
 frame = np.full((576, 768, 3), 114, dtype=np.uint8)
 names = []
 for config in (DetectorConfig(backend="onnxruntime"), DetectorConfig(), DetectorConfig(

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edge.offline import bundled_weights
-from edge.runtime.metadata import ExportFormat, file_sha256, load_exported_model
+from edge.vision.runtime.metadata import ExportFormat, file_sha256, load_exported_model
 from footfall.cli import app
 from tests.edge.exported_models import exported, models_dir
 

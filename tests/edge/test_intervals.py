@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edge.counting import Crossing, Direction
-from edge.intervals import IntervalAccumulator, to_message
+from edge.counting.counters import Crossing, Direction
+from edge.counting.intervals import IntervalAccumulator, to_message
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()
 

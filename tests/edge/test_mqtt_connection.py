@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from edge.config import MqttConfig, TlsConfig
-from edge.mqtt_connection import MqttConfigError
-from edge.outbox import Outbox
-from edge.publisher import MqttPublisher
+from edge.config import MqttConfig
+from edge.transport.outbox import Outbox
+from edge.transport.publisher import MqttPublisher
 from footfall.local_services import LocalService, mosquitto
+from protocol.mqtt_client import MqttConfigError
+from protocol.settings import TlsConfig
 from tests.edge.mqtt_support import (
     CAMERA,
     KEEP_PRIVILEGES,

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.interval_merge import covered_starts, merge_intervals
-from edge.messages import CountInterval, LineCount, ZoneOccupancy
-from edge.outbox import Outbox, OutboxError, OutboxFullError
-from edge.outbox_database import ROW_OVERHEAD_BYTES
+from edge.transport.interval_merge import covered_starts, merge_intervals
+from edge.transport.outbox import Outbox, OutboxError, OutboxFullError
+from edge.transport.outbox_database import ROW_OVERHEAD_BYTES
+from protocol.messages import CountInterval, LineCount, ZoneOccupancy
 
 EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -247,7 +247,7 @@ def test_quota_full_with_nothing_mergeable_raises_and_keeps_everything(tmp_path:
 
 def test_second_process_on_the_same_file_is_refused(outbox: Outbox) -> None:
     script = (
-        "from pathlib import Path; from edge.outbox import Outbox; "
+        "from pathlib import Path; from edge.transport.outbox import Outbox; "
         f"Outbox(Path({str(outbox.path)!r}), 1 << 20)"
     )
     result = subprocess.run(
@@ -272,7 +272,7 @@ def test_full_disk_raises_an_error_naming_the_outbox(tmp_path: Path) -> None:
         f"""
         import resource, signal
         from pathlib import Path
-        from edge.outbox import Outbox, OutboxError
+        from edge.transport.outbox import Outbox, OutboxError
         from tests.edge.test_outbox import make_interval
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         outbox = Outbox(Path({str(path)!r}), 1 << 30)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.interval_merge import covered_starts
-from edge.messages import CameraHealth
-from edge.outbox import Outbox
+from edge.transport.interval_merge import covered_starts
+from edge.transport.outbox import Outbox
 from footfall.local_services import LocalService, free_port, mosquitto
+from protocol.messages import CameraHealth
 from tests.edge.mqtt_support import (
     CAMERA,
     STORE,
@@ -244,7 +244,7 @@ def test_one_burst_of_refusals_backs_off_once(
     """The broker comes up without a subscriber while 300 intervals wait: the first 100 go
     out at once and their PUBACKs 0x10 are read in several batches. They start one back-off
     of 1 s, not one per batch (doubling per batch waited 2, 4 and 16 s in three runs)."""
-    caplog.set_level(logging.WARNING, logger="edge.publisher")
+    caplog.set_level(logging.WARNING, logger="edge.transport.publisher")
     port = free_port()
     publisher = make_publisher(port)
     for index in range(300):

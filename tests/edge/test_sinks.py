@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from edge.config import ConfigError, MqttConfig, parse_config
-from edge.messages import CameraHealth, CameraStatus, CountInterval
-from edge.outbox import Outbox, OutboxError
-from edge.sinks import JsonLinesSink, MqttSink, open_sink
+from edge.config import MqttConfig, parse_config
+from edge.transport.outbox import Outbox, OutboxError
+from edge.transport.sinks import JsonLinesSink, MqttSink, open_sink
 from footfall.local_services import LocalService
+from protocol.messages import CameraHealth, CameraStatus, CountInterval
+from protocol.settings import ConfigError
 from tests.edge.mqtt_support import Collector
 from tests.edge.test_outbox import EPOCH, make_interval
 

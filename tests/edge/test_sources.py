@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from edge.config import SourceConfig
-from edge.sources import LiveSource, RecordedSource, SourceError, open_source
+from edge.vision.sources import LiveSource, RecordedSource, SourceError, open_source
 
 
 def write_video(path: Path, frames: int, fps: float = 25.0) -> None:

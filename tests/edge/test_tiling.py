@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from edge.config import TilingConfig
-from edge.detections import People
-from edge.detector import Frame
-from edge.tiling import (
+from edge.vision.detections import People
+from edge.vision.detector import Frame
+from edge.vision.tiling import (
     Tile,
     TiledDetector,
     intersection_over_smaller,

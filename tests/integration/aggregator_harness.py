@@ -21,8 +21,9 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aggregator.influx import InfluxClient
-from edge.messages import CountInterval, occupancy_topic
+from aggregator.storage.influx import InfluxClient
+from protocol.messages import CountInterval
+from protocol.topics import occupancy_topic
 
 STORE = "store 1, north"  # a space and a comma: escaping is exercised end to end
 FOOTFALL = Path(sys.executable).with_name("footfall")

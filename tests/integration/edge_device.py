@@ -28,8 +28,8 @@ import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from edge.config import load_config
-from edge.messages import CountInterval, LineCount
-from edge.sinks import MqttSink, open_sink
+from edge.transport.sinks import MqttSink, open_sink
+from protocol.messages import CountInterval, LineCount
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 STORED = "stored "

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from edge.adhoc import build_config
 from edge.config import EdgeConfig
-from edge.detections import People
-from edge.detector import Detector, Frame, create_detector
 from edge.replay import ReplayReport, replay
+from edge.vision.detections import People
+from edge.vision.detector import Detector, Frame, create_detector
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "pets09.yaml"
 # More lines than the example's one, in every orientation, checked against the ground truth

@@ -269,7 +269,7 @@ def test_http_api_reads_live_occupancy_with_its_own_login(login: Any, broker: Br
 
     from aggregator.api.app import create_app
     from aggregator.config import AggregatorConfig
-    from edge.messages import StoreOccupancy
+    from protocol.messages import StoreOccupancy
 
     occupancy = StoreOccupancy(
         store_id="shop-a",

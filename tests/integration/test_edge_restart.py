@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from edge.config import MqttConfig, OutboxConfig
-from edge.messages import CameraStatus
-from edge.outbox import Outbox
-from edge.publisher import MqttPublisher
+from edge.transport.outbox import Outbox
+from edge.transport.publisher import MqttPublisher
 from footfall.local_services import LocalService
+from protocol.messages import CameraStatus
 from tests.edge.mqtt_support import Collector
 from tests.edge.test_outbox import EPOCH, make_interval
 

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 
 from aggregator.config import AggregatorConfig
-from aggregator.influx import InfluxClient
-from aggregator.service import AggregatorService
+from aggregator.ingest.service import AggregatorService
+from aggregator.storage.influx import InfluxClient
 from edge.config import EdgeConfig
-from edge.messages import CountInterval
-from edge.sinks import JsonLinesSink, MqttSink, open_sink
+from edge.transport.sinks import JsonLinesSink, MqttSink, open_sink
 from edge.worker import EdgeWorker
 from footfall import __version__
 from footfall.demo import stored_line_totals, stored_store_visits
 from footfall.local_services import LocalService
+from protocol.messages import CountInterval
 from tests.integration.pets import PetsRun, ReplayedDetector
 
 pytestmark = pytest.mark.slow
@@ -152,8 +152,8 @@ def test_dashboards_show_the_end_to_end_data(
     """Every panel of the live-occupancy and edge-health dashboards, and the footfall panels
     for the selected range, have data after a real run, and the numbers are the edge's."""
     from dashboards.build import load_dashboards
-    from dashboards.macros import TimeRange
-    from dashboards.queries import find_result, queries_without_data, run_dashboard
+    from tests.dashboards.macros import TimeRange
+    from tests.dashboards.queries import find_result, queries_without_data, run_dashboard
 
     now = datetime.now(UTC).replace(microsecond=0)
     edge = edge_config(pets_run, mosquitto_server, tmp_path, clip_start(now))

@@ -14,9 +14,10 @@ import pytest
 
 from aggregator.api.app import create_app
 from aggregator.config import AggregatorConfig
-from aggregator.influx import InfluxClient
-from edge.messages import CountInterval, LineCount, counts_topic
+from aggregator.storage.influx import InfluxClient
 from footfall.local_services import LocalService, free_port
+from protocol.messages import CountInterval, LineCount
+from protocol.topics import counts_topic
 from tests.aggregator.api.support import Publisher, ServedApi
 
 pytestmark = pytest.mark.integration
@@ -196,7 +197,7 @@ def test_display_follows_edge_counts_through_the_aggregator(
     influx: InfluxClient,
     tmp_path: Path,
 ) -> None:
-    from aggregator.service import AggregatorService
+    from aggregator.ingest.service import AggregatorService
 
     # The business day began 12 h ago, so the last ten minutes all count toward today.
     reset = (datetime.now(UTC) - timedelta(hours=12)).time().replace(second=0, microsecond=0)

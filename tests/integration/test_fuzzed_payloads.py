@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from aggregator.config import AggregatorConfig
-from aggregator.influx import InfluxClient
-from aggregator.service import AggregatorService
-from edge.messages import CountInterval
+from aggregator.ingest.service import AggregatorService
+from aggregator.storage.influx import InfluxClient
 from footfall.local_services import LocalService
+from protocol.messages import CountInterval
 from tests.integration.aggregator_harness import totals_of, wait_for_totals
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.influx import InfluxClient, InfluxSettings
+from aggregator.storage.influx import InfluxClient, InfluxSettings
 from footfall.local_services import LocalService, free_port, influxdb, mosquitto, wait_influx_ping
 from tests.integration.aggregator_harness import (
     STORE,

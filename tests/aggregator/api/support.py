@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel
 
-from edge.messages import StoreOccupancy
+from protocol.messages import StoreOccupancy
 
 
 class Publisher:

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from aggregator.api.app import create_app
 from aggregator.config import AggregatorConfig
-from edge.config import ConfigError
-from edge.messages import CameraHealth, CameraStatus
+from protocol.messages import CameraHealth, CameraStatus
+from protocol.settings import ConfigError
 from tests.aggregator.api.support import Publisher, occupancy_message, wait_until
 
 

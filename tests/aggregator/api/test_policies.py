@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from aggregator.api.app import create_app
 from aggregator.config import AggregatorConfig
-from aggregator.influx import InfluxClient
+from aggregator.storage.influx import InfluxClient
 from tests.aggregator.api.conftest import WRITE_TOKEN
 
 SUMMER_POLICY = {

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from aggregator.impact.synthetic import synthetic_visits
-from aggregator.influx import InfluxClient
+from aggregator.analysis.impact.synthetic import synthetic_visits
+from aggregator.storage.influx import InfluxClient
 from footfall.cli import app
 
 CHANGE = date(2025, 10, 6)

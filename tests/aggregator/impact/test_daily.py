@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aggregator.impact.daily import Segment, daily_visits
-from aggregator.impact.source import VisitData
-from aggregator.impact.synthetic import synthetic_visits
+from aggregator.analysis.impact.daily import Segment, daily_visits
+from aggregator.analysis.impact.source import VisitData
+from aggregator.analysis.impact.synthetic import synthetic_visits
 
 LONDON = "Europe/London"
 SEGMENTS = [

@@ -9,19 +9,19 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from aggregator.impact.estimators import (
+from aggregator.analysis.impact.estimators import (
     UnitSeries,
     difference_in_differences_fit,
     interrupted_time_series_fit,
     seasonal_fit,
 )
-from aggregator.impact.inference import (
+from aggregator.analysis.impact.inference import (
     calibrated_critical_value,
     contrast_variance,
     fixed_b_critical_value,
 )
-from aggregator.impact.regression import EstimationError, weekday_design
-from aggregator.impact.settings import SettingsError, Windows, parse_days
+from aggregator.analysis.impact.regression import EstimationError, weekday_design
+from aggregator.analysis.impact.settings import SettingsError, Windows, parse_days
 
 CHANGE = date(2026, 3, 2)
 WINDOWS = Windows(CHANGE, 28, 28)

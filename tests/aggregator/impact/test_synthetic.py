@@ -12,17 +12,17 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from aggregator.impact.analysis import run_impact
-from aggregator.impact.estimators import (
+from aggregator.analysis.impact.analysis import run_impact
+from aggregator.analysis.impact.estimators import (
     DIFFERENCE_IN_DIFFERENCES,
     INTERRUPTED_TIME_SERIES,
     SEASONAL,
 )
-from aggregator.impact.results import UnitResult
-from aggregator.impact.settings import ImpactSettings
-from aggregator.impact.source import FrameVisitLoader
-from aggregator.impact.synthetic import NoiseSettings, synthetic_visits
-from aggregator.influx import InfluxClient
+from aggregator.analysis.impact.results import UnitResult
+from aggregator.analysis.impact.settings import ImpactSettings
+from aggregator.analysis.impact.source import FrameVisitLoader
+from aggregator.analysis.impact.synthetic import NoiseSettings, synthetic_visits
+from aggregator.storage.influx import InfluxClient
 from footfall.cli import app
 
 CHANGE = date(2025, 3, 3)

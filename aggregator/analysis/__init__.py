@@ -1,0 +1,1 @@
+"""What analysts run: the policy registry, impact analysis and the visit importers."""

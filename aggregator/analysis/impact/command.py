@@ -1,0 +1,239 @@
+"""``footfall impact``: did a policy change visits, by how much, and how sure are we?"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import typer
+from rich.console import Console
+
+from aggregator.analysis.policy_cli import parse_date
+from aggregator.cli_options import (
+    CONFIG_OPTION,
+    DATABASE_OPTION,
+    TOKEN_OPTION,
+    URL_OPTION,
+    ConnectionOptions,
+    connect,
+    fail,
+    load_config,
+    split_list,
+)
+
+if TYPE_CHECKING:
+    from aggregator.analysis.impact.results import ImpactReport
+    from aggregator.analysis.impact.settings import ImpactSettings
+    from aggregator.analysis.impact.source import VisitLoader
+    from aggregator.config import AggregatorConfig
+    from aggregator.storage.influx import InfluxClient
+
+console = Console()
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """What changed where: from the registry (``--policy``) or ad hoc."""
+
+    policy: str
+    stores: list[str]
+    effective_date: date
+    timezones: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """The command-line options that shape the analysis, as typed."""
+
+    before: str
+    after: str
+    controls: str
+    max_controls: int
+    baseline_year: int | None
+    placebo_date: date | None
+    country: str | None
+    subdivision: str | None
+
+
+def _treatment(
+    *,
+    policy: str | None,
+    stores: str | None,
+    effective: str | None,
+    timezone: str | None,
+    config: AggregatorConfig,
+    client: InfluxClient | None,
+) -> Treatment:
+    from aggregator.analysis.policies import PolicyError, PolicyRegistry
+
+    if policy is not None:
+        if stores is not None or effective is not None:
+            raise fail("give either --policy or --stores with --effective, not both")
+        assert client is not None
+        try:
+            registered = PolicyRegistry(client).get(policy)
+        except PolicyError as error:
+            raise fail(str(error)) from None
+        zones = registered.timezones
+        if timezone is not None:
+            zones = dict.fromkeys(registered.stores, timezone)
+        return Treatment(policy, registered.stores, registered.effective_date, zones)
+    if stores is None or effective is None:
+        raise fail("give --policy NAME, or --stores S1,S2 with --effective DATE")
+    store_ids = split_list(stores, "--stores")
+    zones = {
+        store: timezone if timezone is not None else config.store(store).timezone
+        for store in store_ids
+    }
+    return Treatment("ad hoc", store_ids, parse_date(effective, "--effective"), zones)
+
+
+def _excluded_controls(
+    client: InfluxClient | None, treatment: Treatment, first: date, last: date
+) -> list[str]:
+    """Stores under another active policy that changes inside the analysed days."""
+    if client is None:
+        return []
+    from aggregator.analysis.policies import PolicyRegistry
+
+    return sorted(
+        {
+            entry.store
+            for entry in PolicyRegistry(client).entries()
+            if entry.policy != treatment.policy and first <= entry.effective_date <= last
+        }
+    )
+
+
+def _settings(
+    treatment: Treatment,
+    config: AggregatorConfig,
+    client: InfluxClient | None,
+    options: AnalysisOptions,
+) -> ImpactSettings:
+    from pydantic import ValidationError
+
+    from aggregator.analysis.impact.settings import ImpactSettings, SettingsError, parse_days
+    from protocol.settings import describe_errors
+
+    controls = options.controls
+    mode: Literal["auto", "baseline", "stores"] = "stores"
+    if controls in ("auto", "baseline"):
+        mode = "auto" if controls == "auto" else "baseline"
+    try:
+        before = parse_days(options.before, "--before")
+        after = parse_days(options.after, "--after")
+        first = treatment.effective_date - timedelta(days=before + after)
+        last = treatment.effective_date + timedelta(days=after - 1)
+        timezones = {store.id: store.timezone for store in config.stores} | treatment.timezones
+        return ImpactSettings(
+            policy=treatment.policy,
+            stores=treatment.stores,
+            effective_date=treatment.effective_date,
+            timezones=timezones,
+            default_timezone=treatment.timezones[treatment.stores[0]],
+            before_days=before,
+            after_days=after,
+            control_mode=mode,
+            control_stores=split_list(controls, "--controls") if mode == "stores" else [],
+            max_auto_controls=options.max_controls,
+            excluded_controls=_excluded_controls(client, treatment, first, last),
+            baseline_year=options.baseline_year,
+            placebo_date=options.placebo_date,
+            country=options.country,
+            subdivision=options.subdivision,
+        )
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    except ValidationError as error:
+        raise fail(f"impact settings invalid:\n{describe_errors(error)}") from None
+
+
+def impact(
+    *,
+    policy: str | None = typer.Option(None, "--policy", help="Registered policy to analyse."),
+    stores: str | None = typer.Option(None, "--stores", help="Ad hoc: treated stores S1,S2."),
+    effective: str | None = typer.Option(None, "--effective", help="Ad hoc: first local day."),
+    timezone: str | None = typer.Option(None, "--tz", help="IANA zone of the stores."),
+    before: str = typer.Option("28d", "--before", help="Days before the change (28d, 4w)."),
+    after: str = typer.Option("28d", "--after", help="Days after the change."),
+    controls: str = typer.Option(
+        "auto", "--controls", help="auto | baseline (same days an earlier year) | S7,S8"
+    ),
+    max_controls: int = typer.Option(10, help="Most control stores --controls auto picks."),
+    baseline_year: int | None = typer.Option(None, help="Year of the baseline windows."),
+    placebo_date: str | None = typer.Option(None, help="Placebo change date (default E - after)."),
+    country: str | None = typer.Option(None, help="Holiday country, e.g. NZ (default: from --tz)."),
+    subdivision: str | None = typer.Option(None, help="Holiday region, e.g. AUK."),
+    from_csv: Path | None = typer.Option(None, "--from-csv", help="CSV time,store,visits."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write a PNG plot here."),
+    store_effects: bool = typer.Option(False, help="Write the estimates to policy_effects."),
+    config_path: Path | None = CONFIG_OPTION,
+    influx_url: str | None = URL_OPTION,
+    database: str | None = DATABASE_OPTION,
+    token: str | None = TOKEN_OPTION,
+) -> None:
+    """Effect of a policy on visits per store and pooled, with 95% intervals (seasonal,
+    interrupted time series, difference-in-differences), a placebo check and data warnings."""
+    from aggregator.analysis.impact.analysis import run_impact
+    from aggregator.analysis.impact.regression import EstimationError
+    from aggregator.analysis.impact.settings import SettingsError
+    from aggregator.storage.influx import InfluxError
+
+    config = load_config(ConnectionOptions(config_path, influx_url, database, token))
+    placebo = parse_date(placebo_date, "--placebo-date") if placebo_date else None
+    options = AnalysisOptions(
+        before, after, controls, max_controls, baseline_year, placebo, country, subdivision
+    )
+    needs_influx = policy is not None or from_csv is None or store_effects
+    client = connect(config) if needs_influx else None
+    try:
+        treatment = _treatment(
+            policy=policy, stores=stores, effective=effective, timezone=timezone,
+            config=config, client=client,
+        )  # fmt: skip
+        settings = _settings(treatment, config, client, options)
+        report = run_impact(settings, _loader(from_csv, client))
+        _output(report, as_json, plot, client if store_effects else None)
+    except (SettingsError, EstimationError, InfluxError) as error:
+        raise fail(str(error)) from None
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _loader(from_csv: Path | None, client: InfluxClient | None) -> VisitLoader:
+    from aggregator.analysis.impact.source import FrameVisitLoader, InfluxVisitLoader
+    from aggregator.analysis.importers.visits_csv import read_visits_csv
+    from aggregator.analysis.importers.writer import ImportDataError
+
+    if from_csv is not None:
+        try:
+            return FrameVisitLoader(read_visits_csv(from_csv))
+        except ImportDataError as error:
+            raise fail(str(error)) from None
+    assert client is not None
+    return InfluxVisitLoader(client)
+
+
+def _output(
+    report: ImpactReport, as_json: bool, plot: Path | None, client: InfluxClient | None
+) -> None:
+    from aggregator.analysis.impact.plot import save_plot
+    from aggregator.analysis.impact.report import render
+    from aggregator.analysis.impact.source import effect_points
+
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        render(report, console)
+    if plot is not None:
+        save_plot(report, plot)
+        if not as_json:
+            console.print(f"plot written to {plot}")
+    if client is not None:
+        client.write(effect_points(report))

@@ -1,0 +1,77 @@
+"""The impact report as a rich table (per store and pooled) followed by the warnings."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from aggregator.analysis.impact.estimators import (
+    DIFFERENCE_IN_DIFFERENCES,
+    INTERRUPTED_TIME_SERIES,
+    SEASONAL,
+)
+from aggregator.analysis.impact.regression import Estimate
+from aggregator.analysis.impact.results import ImpactReport, UnitResult
+
+SHORT_NAMES = {
+    SEASONAL: "seasonal",
+    INTERRUPTED_TIME_SERIES: "ITS",
+    DIFFERENCE_IN_DIFFERENCES: "DiD",
+}
+
+
+def _interval(estimate: Estimate | None) -> str:
+    if estimate is None:
+        return "-"
+    return f"{estimate.effect_pct:+.1f}% [{estimate.ci_low_pct:+.1f}, {estimate.ci_high_pct:+.1f}]"
+
+
+def _visits(value: float) -> str:
+    return "-" if not math.isfinite(value) else f"{value:,.0f}"
+
+
+def _row(unit: UnitResult) -> list[str]:
+    primary = unit.primary
+    effect = _interval(primary)
+    if primary is not None and primary.excludes_zero:
+        effect = f"[bold]{effect}[/]"
+    raw = unit.raw_change_pct
+    return [
+        unit.store,
+        _visits(unit.visits_per_day_before),
+        _visits(unit.visits_per_day_after),
+        "-" if not math.isfinite(raw) else f"{raw:+.1f}%",
+        effect,
+        SHORT_NAMES.get(unit.primary_method or "", unit.excluded_reason or "-"),
+        *(_interval(unit.estimates.get(method)) for method in SHORT_NAMES),
+        _interval(unit.placebo),
+    ]
+
+
+def render(report: ImpactReport, console: Console) -> None:
+    comparison = report.comparison["description"]
+    table = Table(
+        title=(
+            f"policy {report.policy!r}: change on {report.change_date}, "
+            f"{report.before_days} days before vs {report.after_days} after; "
+            f"comparison: {comparison}; placebo {report.placebo_date}"
+        ),
+        title_justify="left",
+    )
+    for header in ("store", "visits/day before", "after", "raw", "effect [95% CI]", "method"):
+        table.add_column(header, justify="left" if header in ("store", "method") else "right")
+    for method in SHORT_NAMES.values():
+        table.add_column(method, justify="right")
+    table.add_column("placebo", justify="right")
+    for unit in report.stores:
+        table.add_row(*_row(unit))
+    table.add_section()
+    table.add_row(*_row(report.pooled), style="bold")
+    console.print(table)
+    for warning in report.warnings:
+        where = f"{warning.store}: " if warning.store else ""
+        console.print(
+            f"[yellow]warning[/] ({warning.kind}) {where}{warning.message}", highlight=False
+        )

@@ -1,0 +1,173 @@
+"""Where visit counts come from: InfluxDB (the product schema) or a ``time,store,visits`` CSV.
+
+Only hourly sums are pulled from InfluxDB; calendar work (store-local dates, weekdays, DST)
+happens in pandas, so InfluxQL's ``tz()`` is never needed and InfluxDB 1.6 answers the same as
+2.x/3.x. Visits are entries on entrance lines (see ``aggregator.storage.measurements``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from aggregator.storage.influx import InfluxClient, Series, quote_identifier, quote_string
+from aggregator.storage.line_protocol import Point
+from aggregator.storage.measurements import (
+    CAMERA_INTERVALS,
+    LINE_COUNTS,
+    POLICY_EFFECTS,
+    STORE_OCCUPANCY,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from aggregator.analysis.impact.results import ImpactReport
+
+TIMEZONE_MARGIN = timedelta(hours=15)
+"""Local dates map to UTC within +-14 h; a little more is loaded and trimmed later."""
+
+
+@dataclass(frozen=True)
+class VisitData:
+    """Hourly visits (``store, time_utc, visits``), camera coverage (``store, camera,
+    time_utc, seconds``; None when the source has no cameras, e.g. a CSV: then an hour with a
+    row is covered) and daily occupancy quality (``store, time_utc, drift, residual,
+    entries``; None when unknown)."""
+
+    hourly: pd.DataFrame
+    coverage: pd.DataFrame | None = None
+    occupancy: pd.DataFrame | None = None
+
+
+class VisitLoader(Protocol):
+    def load(self, stores: Sequence[str] | None, first_day: date, last_day: date) -> VisitData:
+        """Data of ``stores`` (None: every store) from ``first_day`` to ``last_day``."""
+        ...
+
+    def daily_totals(self, first_day: date, last_day: date) -> pd.DataFrame:
+        """Visits per store and UTC day (``store, time_utc, visits``) of every store: a cheap
+        first look used to screen candidate control stores."""
+        ...
+
+
+def utc_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(first_day, time(0), tzinfo=UTC) - TIMEZONE_MARGIN
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC) + TIMEZONE_MARGIN
+    return start, end
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _frame(series: list[Series], value_columns: list[str], tag_columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    parts = []
+    for one in series:
+        if not one.values:
+            continue
+        part = pd.DataFrame(one.values, columns=one.columns)
+        for tag in tag_columns:
+            part[tag] = one.tags.get(tag, "")
+        parts.append(part)
+    columns = ["time", *tag_columns, *value_columns]
+    if not parts:
+        return pd.DataFrame({column: [] for column in columns}).rename(columns={"time": "time_utc"})
+    frame = pd.concat(parts, ignore_index=True)[columns]
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    return frame.rename(columns={"time": "time_utc"})
+
+
+class InfluxVisitLoader:
+    """Hourly visits, camera coverage and occupancy drift from InfluxDB's v1 API."""
+
+    def __init__(self, client: InfluxClient) -> None:
+        self.client = client
+
+    def _where(self, stores: Sequence[str] | None, first_day: date, last_day: date) -> str:
+        start, end = utc_bounds(first_day, last_day)
+        clause = f"time >= '{_rfc3339(start)}' AND time < '{_rfc3339(end)}'"
+        if stores is not None:
+            matches = " OR ".join(f'"store" = {quote_string(store)}' for store in stores)
+            clause += f" AND ({matches})"
+        return clause
+
+    def load(self, stores: Sequence[str] | None, first_day: date, last_day: date) -> VisitData:
+        """The three queries run concurrently: InfluxDB answers each on its own core, and the
+        hourly group-bys dominate the time of an analysis."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        where = self._where(stores, first_day, last_day)
+        statements = [
+            f'SELECT sum("entries") AS "visits" FROM {quote_identifier(LINE_COUNTS)} '
+            f'WHERE "entrance" = \'true\' AND {where} GROUP BY time(1h), "store" fill(none)',
+            f'SELECT sum("interval_seconds") AS "seconds" FROM {quote_identifier(CAMERA_INTERVALS)}'
+            f' WHERE {where} GROUP BY time(1h), "store", "camera" fill(none)',
+            'SELECT max("drift") AS "drift", max("reset_residual") AS "residual", '
+            f'max("entries_today") AS "entries" FROM {quote_identifier(STORE_OCCUPANCY)} '
+            f'WHERE {where} GROUP BY time(1d), "store" fill(none)',
+        ]
+        with ThreadPoolExecutor(max_workers=len(statements)) as pool:
+            visits, coverage, occupancy = pool.map(self.client.query, statements)
+        coverage_frame = _frame(coverage, ["seconds"], ["store", "camera"])
+        occupancy_frame = _frame(occupancy, ["drift", "residual", "entries"], ["store"])
+        return VisitData(
+            hourly=_frame(visits, ["visits"], ["store"]),
+            coverage=None if coverage_frame.empty else coverage_frame,
+            occupancy=None if occupancy_frame.empty else occupancy_frame,
+        )
+
+    def daily_totals(self, first_day: date, last_day: date) -> pd.DataFrame:
+        where = self._where(None, first_day, last_day)
+        series = self.client.query(
+            f'SELECT sum("entries") AS "visits" FROM {quote_identifier(LINE_COUNTS)} '
+            f'WHERE "entrance" = \'true\' AND {where} GROUP BY time(1d), "store" fill(none)'
+        )
+        return _frame(series, ["visits"], ["store"])
+
+
+class FrameVisitLoader:
+    """An in-memory hourly frame (e.g. from ``--from-csv``) behind the loader interface."""
+
+    def __init__(self, hourly: pd.DataFrame) -> None:
+        self.hourly = hourly[["store", "time_utc", "visits"]]
+
+    def load(self, stores: Sequence[str] | None, first_day: date, last_day: date) -> VisitData:
+        start, end = utc_bounds(first_day, last_day)
+        times = self.hourly["time_utc"]
+        keep = (times >= start) & (times < end)
+        if stores is not None:
+            keep &= self.hourly["store"].isin(list(stores))
+        return VisitData(hourly=self.hourly[keep].reset_index(drop=True))
+
+    def daily_totals(self, first_day: date, last_day: date) -> pd.DataFrame:
+        hourly = self.load(None, first_day, last_day).hourly
+        days = hourly["time_utc"].dt.floor("D")
+        totals = hourly.groupby([hourly["store"], days])["visits"].sum()
+        return totals.reset_index()
+
+
+def effect_points(report: ImpactReport) -> list[Point]:
+    """``policy_effects`` points: one per unit (store, or ``pooled``) and method, at the
+    store-local midnight of the change date of the first treated store."""
+    points = []
+    moment = report.change_utc
+    for unit in [report.pooled, *report.stores]:
+        for estimate in unit.estimates.values():
+            points.append(
+                Point(
+                    POLICY_EFFECTS,
+                    {"policy": report.policy, "store": unit.store, "method": estimate.method},
+                    {
+                        "effect_pct": estimate.effect_pct,
+                        "ci_low_pct": estimate.ci_low_pct,
+                        "ci_high_pct": estimate.ci_high_pct,
+                    },
+                    moment,
+                )
+            )
+    return points

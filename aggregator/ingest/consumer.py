@@ -1,0 +1,274 @@
+"""The MQTT side of the aggregator: a persistent MQTT 5 session with manual acknowledgements.
+
+* Subscribes to ``$share/<group>/<root>/+/+/{counts,health,status}`` at QoS 1, so replicas in
+  one share group split the messages between them.
+* ``clean_start=False`` with a session expiry: while the aggregator is down the broker queues
+  its messages (and its share of a shared subscription) and delivers them when it returns.
+  Each replica therefore needs a stable, unique client id.
+* ``manual_ack=True``: paho does not PUBACK a message when the callback returns; the service
+  calls :meth:`MqttConsumer.ack` once the message's points are durable. Until then the broker
+  keeps the message and redelivers it after a reconnect. Acknowledgements are sent in the
+  order messages arrived (MQTT 5, 4.6) and only on the connection that delivered them: packet
+  ids are per connection, so acks still pending when a connection drops are discarded and the
+  redelivered copies are acknowledged instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.client import PUBACK
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from aggregator.config import MqttSettings
+from protocol.mqtt_client import configure_login, connect_persistent
+from protocol.topics import CAMERA_TOPIC_KINDS, camera_filter, shared_subscription
+
+log = logging.getLogger(__name__)
+
+RECEIVE_MAXIMUM = 65_535
+"""Unacknowledged messages the broker may send us (MQTT 5 maximum): a full batch in flight."""
+DEFAULT_SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+"""How long the broker keeps the session (and queues messages) while a replica is down."""
+
+
+class LeanPublishClient(mqtt.Client):
+    """paho's client with a lean decoder for the one packet the aggregator receives in bulk.
+
+    Profiling the aggregator showed paho's generic PUBLISH decoding (a ``Properties`` object
+    built and cleared per message, ``struct`` format strings built per call, debug logging)
+    as the largest single cost: about half of the MQTT thread. A QoS 1 PUBLISH without MQTT 5
+    properties, which is what edge devices send, is decoded here directly; anything else
+    (QoS 0 or 2, properties present, a malformed packet) goes to paho's own decoder. This
+    overrides a private method of paho 2.x (pinned ``<3``); ``tests/aggregator/
+    test_consumer.py`` compares both decoders on real packets.
+    """
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        header: int = self._in_packet["command"]
+        packet: bytes | bytearray = self._in_packet["packet"]
+        topic_end = 2 + (packet[0] << 8 | packet[1]) if len(packet) >= 2 else 0
+        if (header & 0x06) != 0x02 or len(packet) < topic_end + 3 or packet[topic_end + 2]:
+            return super()._handle_publish()
+        mid = packet[topic_end] << 8 | packet[topic_end + 1]
+        message = mqtt.MQTTMessage(mid=mid, topic=bytes(packet[2:topic_end]))
+        message.dup = bool(header & 0x08)
+        message.qos = 1
+        message.retain = bool(header & 0x01)
+        message.payload = bytes(packet[topic_end + 3 :])
+        message.timestamp = time.monotonic()
+        self._handle_on_message(message)
+        if self._manual_ack:
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return self._send_puback(mid)
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """Read packets until the socket has no more (at most 1,000), instead of paho's one
+        packet per ``select()`` round trip through the network loop."""
+        for _ in range(1000):
+            if self._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            result = self._packet_read()
+            if result > 0:
+                return self._loop_rc_handle(result)
+            if result == MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def acknowledge_all(self, mids: list[int]) -> None:
+        """PUBACK (success, no properties) for ``mids`` in order, queued as one write instead
+        of one queued packet, wake-up and ``send`` per message (manual_ack=True only)."""
+        if mids:
+            blob = b"".join([_PUBACK_HEADER + mid.to_bytes(2, "big") for mid in mids])
+            self._packet_queue(PUBACK, blob, 0, 0)
+
+
+_PUBACK_HEADER = bytes([PUBACK, 2])
+
+
+class AckToken(NamedTuple):
+    """Identifies a received message on the connection that delivered it (a tuple: one is
+    made per message on the hot path)."""
+
+    generation: int
+    mid: int
+    qos: int
+
+
+MessageHandler = Callable[[str, bytes, AckToken], None]
+
+
+def shared_topics(settings: MqttSettings) -> list[str]:
+    return [
+        shared_subscription(settings.share_group, camera_filter(kind, settings.topic_root))
+        for kind in CAMERA_TOPIC_KINDS
+    ]
+
+
+class MqttConsumer:
+    """Receives edge messages and acknowledges them when told to; also publishes."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        handler: MessageHandler,
+        *,
+        client_id: str | None = None,
+        session_expiry_seconds: int = DEFAULT_SESSION_EXPIRY_SECONDS,
+        extra_topics: Iterable[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.client_id = client_id or settings.client_id
+        self._handler = handler
+        self._session_expiry_seconds = session_expiry_seconds
+        self._topics = shared_topics(settings)
+        self._extra_topics = list(extra_topics)
+        self._subscribe_mid: int | None = None
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._connected = False
+        self._stopping = False
+        self.connected = threading.Event()
+        self.acks_sent = 0
+        self.acks_discarded = 0
+        self._client = LeanPublishClient(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        # Our own QoS 1 publishes (occupancy, dead letters, replica sync): at most 20 in
+        # flight, Mosquitto's default Receive Maximum; paho queues the rest in order.
+        self._client.max_inflight_messages_set(20)
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(1, 30)
+        configure_login(self._client, settings)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+
+    def start(self) -> None:
+        """Connect in the background; paho reconnects with backoff whenever the link drops."""
+        connect_persistent(
+            self._client,
+            self.settings,
+            session_expiry_seconds=self._session_expiry_seconds,
+            receive_maximum=RECEIVE_MAXIMUM,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect cleanly; the broker keeps the session and queues messages meanwhile."""
+        with self._lock:
+            self._connected = False
+            self._stopping = True
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+
+    def ack(self, tokens: Sequence[AckToken]) -> None:
+        """Acknowledge durable messages, in order; tokens of an earlier connection are dropped
+        (the broker has redelivered those messages on the current one)."""
+        with self._lock:
+            current: list[int] = []
+            for token in tokens:
+                if token.qos == 0:  # nothing to acknowledge (we subscribe at QoS 1)
+                    continue
+                if self._connected and token.generation == self._generation:
+                    current.append(token.mid)
+                else:
+                    self.acks_discarded += 1
+            self._client.acknowledge_all(current)
+            self.acks_sent += len(current)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """QoS 1 publish; paho queues it while disconnected and sends it after reconnecting."""
+        self._client.publish(topic, payload, qos=1, retain=retain)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error(
+                "MQTT broker %s:%d refused the connection: %s",
+                self.settings.host,
+                self.settings.port,
+                reason_code,
+            )
+            return
+        with self._lock:
+            self._generation += 1
+            self._connected = True
+        subscriptions: list[tuple[str, SubscribeOptions]] = [
+            (topic, SubscribeOptions(qos=1)) for topic in self._topics
+        ]
+        subscriptions += [
+            (topic, SubscribeOptions(qos=1, noLocal=True)) for topic in self._extra_topics
+        ]
+        _, self._subscribe_mid = client.subscribe(subscriptions)
+        log.info(
+            "connected to MQTT %s:%d as %s (session %s)",
+            self.settings.host,
+            self.settings.port,
+            self.client_id,
+            "resumed" if flags.session_present else "new",
+        )
+        self.connected.set()
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("broker refused subscriptions %s: %s", self._topics, refused)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._lock:
+            self._connected = False
+            stopping = self._stopping
+        self.connected.clear()
+        if stopping:
+            log.info("disconnected from MQTT broker: %s", reason_code)
+        else:
+            log.warning("disconnected from MQTT broker: %s; reconnecting", reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        token = AckToken(self._generation, message.mid, message.qos)
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = "\ufffd"  # validation rejects it as a bad topic
+        try:
+            payload = message.payload
+            self._handler(topic, payload if isinstance(payload, bytes) else bytes(payload), token)
+        except Exception:
+            # The handler is built never to raise; never let paho's network thread die.
+            log.exception("message handler failed on %s", topic)

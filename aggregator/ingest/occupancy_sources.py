@@ -1,0 +1,112 @@
+"""Where live occupancy comes from besides the aggregator's own messages.
+
+* After a restart, today's entrance ``line_counts`` and today's reset residual are read back
+  from InfluxDB, so occupancy continues instead of starting again from zero.
+* Replicas in one share group each receive only part of the messages. After a batch is
+  durable, a replica publishes the entrance counts it applied on
+  ``{topic_root}/aggregator/line-counts`` (mode ``apply``); the other replicas apply them
+  too, idempotently by (store, camera, line, interval start), so every replica's occupancy
+  covers all messages. A replica killed after storing a batch but before its sync message
+  left may leave the others short; so on start, after rebuilding from InfluxDB, a replica
+  announces its whole state of today (mode ``seed``: applied only where the receiver knows
+  nothing yet, never overriding a newer live value).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aggregator.config import AggregatorConfig, MqttSettings, StoreConfig
+from aggregator.ingest.occupancy import BusinessCalendar, LineRecord, OccupancyBook
+from aggregator.storage.influx import InfluxClient, parse_time, quote_string
+from aggregator.storage.line_protocol import aware_to_nanoseconds
+from aggregator.storage.measurements import LINE_COUNTS, STORE_OCCUPANCY
+from protocol import topics
+
+SYNC_FORMAT = 1
+SYNC_MODES = ("apply", "seed")
+SYNC_RECORDS_PER_MESSAGE = 5000
+
+
+def sync_topic(settings: MqttSettings) -> str:
+    return topics.sync_topic(settings.topic_root)
+
+
+def _earliest_day_start(config: AggregatorConfig, now_utc: datetime) -> datetime:
+    """The earliest start of "today" over the configured stores and unconfigured ones."""
+    stores = [*config.stores, StoreConfig(id="unconfigured", timezone=config.default_timezone)]
+    calendars = [BusinessCalendar(store.zone, store.daily_reset_local_time) for store in stores]
+    return min(calendar.reset_utc(calendar.business_day(now_utc)) for calendar in calendars)
+
+
+def rebuild_from_influx(
+    client: InfluxClient, book: OccupancyBook, config: AggregatorConfig, now_utc: datetime
+) -> int:
+    """Seed ``book`` with today's stored entrance counts; returns the records applied."""
+    since = _earliest_day_start(config, now_utc)
+    since_text = quote_string(since.isoformat().replace("+00:00", "Z"))
+    series = client.query(
+        f"SELECT entries, exits FROM {LINE_COUNTS} WHERE entrance = 'true' "
+        f"AND time >= {since_text} GROUP BY store, camera, line"
+    )
+    records = [
+        LineRecord(
+            one.tags["store"],
+            one.tags["camera"],
+            one.tags["line"],
+            aware_to_nanoseconds(parse_time(row["time"])),
+            int(row["entries"] or 0),
+            int(row["exits"] or 0),
+        )
+        for one in series
+        for row in one.rows()
+    ]
+    applied = book.seed(records)
+    residuals = client.query(
+        f"SELECT last(reset_residual) FROM {STORE_OCCUPANCY} WHERE time >= {since_text} "
+        "GROUP BY store"
+    )
+    for one in residuals:
+        for row in one.rows():
+            tracker = book.tracker(one.tags["store"])
+            if aware_to_nanoseconds(parse_time(row["time"])) >= tracker.day_start_ns:
+                book.set_reset_residual(tracker.store.id, tracker.business_day, int(row["last"]))
+    return applied
+
+
+def encode_sync(replica: str, records: list[LineRecord], mode: str = "apply") -> list[bytes]:
+    """Sync messages (at most :data:`SYNC_RECORDS_PER_MESSAGE` records each)."""
+    if mode not in SYNC_MODES:
+        raise ValueError(f"sync mode {mode!r} is not one of {SYNC_MODES}")
+    messages = []
+    for first in range(0, len(records), SYNC_RECORDS_PER_MESSAGE):
+        rows = [
+            [r.store_id, r.camera_id, r.line_id, r.interval_start_ns, r.entries, r.exits]
+            for r in records[first : first + SYNC_RECORDS_PER_MESSAGE]
+        ]
+        document = {"format": SYNC_FORMAT, "mode": mode, "replica": replica, "records": rows}
+        messages.append(json.dumps(document).encode())
+    return messages
+
+
+def decode_sync(payload: bytes) -> tuple[str, list[LineRecord]]:
+    """Mode and records from another replica; raises ValueError on anything unexpected."""
+    document: Any = json.loads(payload)
+    if not isinstance(document, dict) or document.get("format") != SYNC_FORMAT:
+        raise ValueError("not a line-counts sync message of format 1")
+    mode = document.get("mode")
+    if mode not in SYNC_MODES:
+        raise ValueError(f"unknown sync mode {mode!r}")
+    records = []
+    for row in document["records"]:
+        store_id, camera_id, line_id, start_ns, entries, exits = row
+        if not all(isinstance(text, str) for text in (store_id, camera_id, line_id)):
+            raise ValueError(f"bad identifiers in {row!r}")
+        if not all(
+            isinstance(number, int) and number >= 0 for number in (start_ns, entries, exits)
+        ):
+            raise ValueError(f"bad numbers in {row!r}")
+        records.append(LineRecord(store_id, camera_id, line_id, start_ns, entries, exits))
+    return mode, records

@@ -1,0 +1,150 @@
+"""Turns per-frame crossings and zone counts into fixed-length count intervals.
+
+Intervals are aligned to multiples of ``interval_seconds`` since the Unix epoch (UTC), so the
+intervals of every camera line up. The first interval after a (re)start begins no earlier than
+the end of the last interval this camera emitted, so a restart never produces a second
+interval with the same start (the aggregator keys storage on the interval start).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from edge.counting.counters import Crossing, Direction
+from protocol.messages import CountInterval, LineCount, ZoneOccupancy
+
+
+@dataclass
+class IntervalTotals:
+    """What one camera counted during one interval, before it becomes a wire message."""
+
+    start_utc: datetime
+    end_utc: datetime
+    frames: int = 0
+    entries: dict[str, int] = field(default_factory=dict)
+    exits: dict[str, int] = field(default_factory=dict)
+    zone_sums: dict[str, int] = field(default_factory=dict)
+    zone_maxima: dict[str, int] = field(default_factory=dict)
+
+    def zone_mean(self, zone_id: str) -> float:
+        return self.zone_sums.get(zone_id, 0) / self.frames if self.frames else 0.0
+
+
+def _to_datetime(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+class IntervalAccumulator:
+    """Accumulates frames into aligned intervals; ``add_frame`` returns finished intervals."""
+
+    def __init__(
+        self,
+        interval_seconds: float,
+        line_ids: Sequence[str],
+        zone_ids: Sequence[str],
+        not_before_utc: datetime | None = None,
+    ) -> None:
+        if interval_seconds <= 0:
+            raise ValueError(f"interval_seconds must be > 0, got {interval_seconds}")
+        self.interval_seconds = interval_seconds
+        self._line_ids = list(line_ids)
+        self._zone_ids = list(zone_ids)
+        self._not_before = not_before_utc.timestamp() if not_before_utc else -math.inf
+        self._current: IntervalTotals | None = None
+        self._current_end_seconds = -math.inf
+        self._last_frame_seconds = -math.inf
+
+    def _open(self, timestamp_seconds: float) -> None:
+        aligned_start = (
+            math.floor(timestamp_seconds / self.interval_seconds) * self.interval_seconds
+        )
+        start = max(aligned_start, self._not_before)
+        end = aligned_start + self.interval_seconds
+        self._current = IntervalTotals(
+            start_utc=_to_datetime(start),
+            end_utc=_to_datetime(end),
+            entries=dict.fromkeys(self._line_ids, 0),
+            exits=dict.fromkeys(self._line_ids, 0),
+            zone_sums=dict.fromkeys(self._zone_ids, 0),
+            zone_maxima=dict.fromkeys(self._zone_ids, 0),
+        )
+        self._current_end_seconds = end
+
+    def add_frame(
+        self,
+        timestamp_seconds: float,
+        crossings: Iterable[Crossing],
+        zone_counts: dict[str, int],
+    ) -> list[IntervalTotals]:
+        """Add one frame (UTC seconds since the epoch). Frames must not go back in time."""
+        if timestamp_seconds < self._last_frame_seconds:
+            raise ValueError(
+                f"frame time {timestamp_seconds} is before the previous frame "
+                f"{self._last_frame_seconds}"
+            )
+        if timestamp_seconds < self._not_before:
+            raise ValueError("frame time is before the end of this camera's last interval")
+        self._last_frame_seconds = timestamp_seconds
+        finished: list[IntervalTotals] = []
+        if self._current is not None and timestamp_seconds >= self._current_end_seconds:
+            finished.append(self._current)
+            self._current = None
+        if self._current is None:
+            self._open(timestamp_seconds)
+        current = self._current
+        assert current is not None
+        current.frames += 1
+        for crossing in crossings:
+            totals = current.entries if crossing.direction is Direction.ENTRY else current.exits
+            totals[crossing.line_id] = totals.get(crossing.line_id, 0) + 1
+        for zone_id, count in zone_counts.items():
+            current.zone_sums[zone_id] = current.zone_sums.get(zone_id, 0) + count
+            current.zone_maxima[zone_id] = max(current.zone_maxima.get(zone_id, 0), count)
+        return finished
+
+    def flush(self, end_seconds: float | None = None) -> list[IntervalTotals]:
+        """Close the open interval (at shutdown or end of file), ending it at ``end_seconds``
+        when that is earlier than its aligned end, so a restart can continue from there."""
+        if self._current is None:
+            return []
+        current = self._current
+        self._current = None
+        if end_seconds is not None and end_seconds < self._current_end_seconds:
+            end = max(end_seconds, current.start_utc.timestamp() + 1e-3)
+            current.end_utc = _to_datetime(end)
+        return [current]
+
+
+def to_message(
+    totals: IntervalTotals,
+    *,
+    store_id: str,
+    camera_id: str,
+    sequence: int,
+    software_version: str,
+    config_fingerprint: str,
+) -> CountInterval:
+    """The wire message for one interval: counts only."""
+    return CountInterval(
+        store_id=store_id,
+        camera_id=camera_id,
+        sequence=sequence,
+        interval_start_utc=totals.start_utc,
+        interval_end_utc=totals.end_utc,
+        frames=totals.frames,
+        lines={
+            line_id: LineCount(entries=totals.entries[line_id], exits=totals.exits[line_id])
+            for line_id in totals.entries
+        },
+        zones={
+            zone_id: ZoneOccupancy(
+                mean=round(totals.zone_mean(zone_id), 4), max=totals.zone_maxima[zone_id]
+            )
+            for zone_id in totals.zone_sums
+        },
+        software_version=software_version,
+        config_fingerprint=config_fingerprint,
+    )

@@ -1,0 +1,56 @@
+"""Draws lines (with an arrow to the inside), zones and detections on a frame, so an
+installer can check placement. Uses OpenCV's built-in Hershey fonts: no font download."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edge.config import CameraConfig
+from edge.vision.detections import FloatArray, People
+from edge.vision.sources import Image
+
+LINE_COLOUR = (0, 200, 255)
+ZONE_COLOUR = (255, 160, 0)
+PERSON_COLOUR = (60, 220, 60)
+POINT_COLOUR = (0, 0, 255)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _label(image: Image, text: str, origin: tuple[int, int], colour: tuple[int, int, int]) -> None:
+    cv2.putText(image, text, origin, FONT, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(image, text, origin, FONT, 0.6, colour, 1, cv2.LINE_AA)
+
+
+def draw_overlay(image: Image, camera: CameraConfig, people: People, points: FloatArray) -> Image:
+    """A copy of ``image`` with the camera's lines and zones and the people drawn on it."""
+    canvas = image.copy()
+    for zone in camera.zones:
+        polygon = np.array(zone.polygon, dtype=np.int32).reshape(-1, 1, 2)
+        shade = canvas.copy()
+        cv2.fillPoly(shade, [polygon], ZONE_COLOUR)
+        canvas = cv2.addWeighted(shade, 0.2, canvas, 0.8, 0).astype(np.uint8, copy=False)
+        cv2.polylines(canvas, [polygon], True, ZONE_COLOUR, 2, cv2.LINE_AA)
+        anchor = polygon.reshape(-1, 2).min(axis=0)
+        _label(canvas, f"zone {zone.id}", (int(anchor[0]) + 4, int(anchor[1]) + 18), ZONE_COLOUR)
+    for line in camera.lines:
+        geometry = line.geometry()
+        start = (round(line.points[0][0]), round(line.points[0][1]))
+        end = (round(line.points[1][0]), round(line.points[1][1]))
+        cv2.line(canvas, start, end, LINE_COLOUR, 3, cv2.LINE_AA)
+        middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+        normal = geometry.unit_normal
+        arrow_length = max(30.0, min(80.0, geometry.length / 4))
+        tip = (int(middle[0] + normal[0] * arrow_length), int(middle[1] + normal[1] * arrow_length))
+        cv2.arrowedLine(
+            canvas, (int(middle[0]), int(middle[1])), tip, LINE_COLOUR, 3, cv2.LINE_AA, 0, 0.3
+        )
+        _label(canvas, f"{line.id}: in", (tip[0] + 6, tip[1]), LINE_COLOUR)
+    for box, score in zip(people.boxes, people.scores, strict=True):
+        x1, y1, x2, y2 = (round(float(value)) for value in box)
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), PERSON_COLOUR, 2)
+        _label(canvas, f"{score:.2f}", (x1, max(12, y1 - 4)), PERSON_COLOUR)
+    for point in points:
+        cv2.circle(canvas, (int(point[0]), int(point[1])), 4, POINT_COLOUR, -1, cv2.LINE_AA)
+    _label(canvas, f"people: {len(people)}", (10, 24), (255, 255, 255))
+    return canvas

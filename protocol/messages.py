@@ -1,0 +1,165 @@
+"""The versioned wire schema between edge devices and the aggregator.
+
+This module is imported by both sides, so it depends on pydantic and the standard library
+only. A message carries counts and nothing else: no frames, crops, embeddings or track ids.
+
+Schema evolution: ``schema_version`` is a literal. A new, incompatible version gets a new
+model and a new topic root (``protocol.topics``); the aggregator keeps accepting the old one
+for as long as devices in the field send it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+SCHEMA_VERSION: Literal[1] = 1
+
+# Identifiers become MQTT topic levels and InfluxDB tag values: forbid MQTT wildcards and
+# separators, allow anything else (spaces, commas, '=', unicode are escaped downstream).
+Identifier = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[^/#+\x00-\x1f]+$"),
+]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+# A single camera cannot plausibly see more people than this at once.
+Occupancy = Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]
+MAX_INTERVAL = timedelta(days=7)
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LineCount(WireModel):
+    """People who crossed one virtual line during the interval, by direction."""
+
+    entries: Count
+    exits: Count
+
+
+class ZoneOccupancy(WireModel):
+    """People inside one zone polygon, over the frames of the interval."""
+
+    mean: Occupancy
+    max: Count
+
+    @model_validator(mode="after")
+    def _mean_within_max(self) -> ZoneOccupancy:
+        if self.mean > self.max + 1e-9:
+            raise ValueError(f"mean {self.mean} exceeds max {self.max}")
+        return self
+
+
+class CountInterval(WireModel):
+    """Counts from one camera over one interval ``[interval_start_utc, interval_end_utc)``.
+
+    ``sequence`` increases by one per interval per camera and survives restarts; the
+    aggregator uses it for fast duplicate detection, while storage idempotency comes from
+    keying every point on the interval start. ``merged_starts_utc`` lists, for an interval
+    that the edge outbox merged from several smaller ones to stay within its disk quota, the
+    starts of the intervals it replaces (the first is ``interval_start_utc``).
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    store_id: Identifier
+    camera_id: Identifier
+    sequence: Annotated[int, Field(ge=0, le=2**62)]
+    interval_start_utc: AwareDatetime
+    interval_end_utc: AwareDatetime
+    frames: Annotated[int, Field(ge=0, le=10_000_000)]
+    lines: dict[Identifier, LineCount] = Field(default_factory=dict, max_length=64)
+    zones: dict[Identifier, ZoneOccupancy] = Field(default_factory=dict, max_length=64)
+    software_version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    config_fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8,64}$")]
+    merged_starts_utc: list[AwareDatetime] = Field(default_factory=list, max_length=100_000)
+
+    @field_validator("interval_start_utc", "interval_end_utc", "merged_starts_utc")
+    @classmethod
+    def _plausible_time(cls, value: datetime | list[datetime]) -> datetime | list[datetime]:
+        for moment in value if isinstance(value, list) else [value]:
+            if not 2000 <= moment.year <= 2200:
+                raise ValueError(f"time {moment.isoformat()} is outside 2000-2200")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_interval(self) -> CountInterval:
+        if self.interval_end_utc <= self.interval_start_utc:
+            raise ValueError(
+                f"interval_end_utc {self.interval_end_utc.isoformat()} is not after "
+                f"interval_start_utc {self.interval_start_utc.isoformat()}"
+            )
+        if self.interval_end_utc - self.interval_start_utc > MAX_INTERVAL:
+            raise ValueError("interval is longer than 7 days")
+        if self.merged_starts_utc:
+            if self.merged_starts_utc[0] != self.interval_start_utc:
+                raise ValueError("merged_starts_utc must begin with interval_start_utc")
+            if any(
+                not self.interval_start_utc <= start < self.interval_end_utc
+                for start in self.merged_starts_utc
+            ):
+                raise ValueError("merged_starts_utc must lie inside the interval")
+        return self
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.interval_end_utc - self.interval_start_utc).total_seconds()
+
+
+class CameraHealth(WireModel):
+    """Periodic health of one camera's worker; published on ``.../health``."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    store_id: Identifier
+    camera_id: Identifier
+    time_utc: AwareDatetime
+    source_state: Literal["starting", "streaming", "reconnecting", "ended", "failed"]
+    frames_per_second: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    frames_processed: Annotated[int, Field(ge=0)]
+    frames_dropped: Annotated[int, Field(ge=0)]
+    detector_milliseconds: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    outbox_depth: Annotated[int, Field(ge=0)]
+    outbox_bytes: Annotated[int, Field(ge=0)]
+    last_publish_utc: AwareDatetime | None = None
+    software_version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class CameraStatus(WireModel):
+    """Retained ``.../status``: ``online`` on connect, ``offline`` as the Last Will."""
+
+    state: Literal["online", "offline"]
+    store_id: Identifier
+    camera_id: Identifier
+    software_version: str = ""
+
+
+class StoreOccupancy(WireModel):
+    """Live occupancy of one store, published retained on its store's occupancy topic by the
+    aggregator (not by edge devices).
+
+    ``occupancy`` is entries minus exits over all of the store's entrances since the store's
+    daily reset, clamped at 0; ``drift`` is how far below zero it would have gone today (a
+    data-quality figure).
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    store_id: Identifier
+    time_utc: AwareDatetime
+    business_day: str
+    """Store-local date (``YYYY-MM-DD``) of the business day these counts belong to."""
+    occupancy: Annotated[int, Field(ge=0)]
+    entries_today: Annotated[int, Field(ge=0)]
+    exits_today: Annotated[int, Field(ge=0)]
+    capacity: Annotated[int, Field(ge=1)] | None = None
+    over_capacity: bool = False
+    drift: Annotated[int, Field(ge=0)] = 0

@@ -1,0 +1,149 @@
+"""The MQTT topic scheme: the one place that composes or parses a footfall topic.
+
+```
+{root}/{store}/{camera}/counts     edge → aggregator, QoS 1 (CountInterval)
+{root}/{store}/{camera}/health     edge → aggregator and API (CameraHealth)
+{root}/{store}/{camera}/status     edge, retained; the Last Will says offline (CameraStatus)
+{root}/{store}/occupancy           aggregator → API and displays, retained (StoreOccupancy)
+{root}/dead-letter                 aggregator: refused payloads with the reason
+{root}/aggregator/line-counts      aggregator replicas: applied entrance counts
+```
+
+``root`` is ``footfall/v1`` unless configured; a new, incompatible schema gets a new root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator
+
+TOPIC_ROOT = "footfall/v1"
+CameraTopicKind = Literal["counts", "health", "status"]
+CAMERA_TOPIC_KINDS: tuple[CameraTopicKind, ...] = ("counts", "health", "status")
+DEAD_LETTER = "dead-letter"
+AGGREGATOR_BRANCH = "aggregator"
+
+
+def check_topic_root(value: str) -> str:
+    """``value`` when it can be a topic root: no wildcards, white space or trailing ``/``."""
+    if not value or value.endswith("/") or any(character in value for character in "#+ \t"):
+        raise ValueError(
+            f"topic_root {value!r} must be a topic without wildcards, spaces or a trailing /"
+        )
+    return value
+
+
+TopicRoot = Annotated[str, AfterValidator(check_topic_root)]
+"""A topic root, checked when a settings model is validated."""
+
+
+def counts_topic(store_id: str, camera_id: str, root: str = TOPIC_ROOT) -> str:
+    return f"{root}/{store_id}/{camera_id}/counts"
+
+
+def health_topic(store_id: str, camera_id: str, root: str = TOPIC_ROOT) -> str:
+    return f"{root}/{store_id}/{camera_id}/health"
+
+
+def status_topic(store_id: str, camera_id: str, root: str = TOPIC_ROOT) -> str:
+    return f"{root}/{store_id}/{camera_id}/status"
+
+
+def occupancy_topic(store_id: str, root: str = TOPIC_ROOT) -> str:
+    return f"{root}/{store_id}/occupancy"
+
+
+def dead_letter_topic(root: str = TOPIC_ROOT) -> str:
+    return f"{root}/{DEAD_LETTER}"
+
+
+def sync_topic(root: str = TOPIC_ROOT) -> str:
+    """Where aggregator replicas share the entrance counts each one applied."""
+    return f"{root}/{AGGREGATOR_BRANCH}/line-counts"
+
+
+def camera_filter(kind: CameraTopicKind, root: str = TOPIC_ROOT, store_id: str = "+") -> str:
+    """Every camera's ``kind`` topic (of one store, or of all with ``+``)."""
+    return f"{root}/{store_id}/+/{kind}"
+
+
+def occupancy_filter(root: str = TOPIC_ROOT) -> str:
+    return f"{root}/+/occupancy"
+
+
+def shared_subscription(group: str, topic_filter: str) -> str:
+    """MQTT 5 shared subscription: the group's subscribers split the messages between them."""
+    return f"$share/{group}/{topic_filter}"
+
+
+@dataclass(frozen=True)
+class CameraTopic:
+    """Where a message came from, as its topic says."""
+
+    store_id: str
+    camera_id: str
+    kind: CameraTopicKind
+
+
+class TopicError(ValueError):
+    """A topic that is not one of the scheme's camera topics; the message says why."""
+
+
+def topic_levels(topic: str, root: str = TOPIC_ROOT) -> list[str]:
+    """The levels of ``topic`` below ``root``, else :class:`TopicError`."""
+    prefix = root + "/"
+    if not topic.startswith(prefix):
+        raise TopicError(f"topic {topic!r} is not under {root!r}")
+    return topic[len(prefix) :].split("/")
+
+
+def parse_camera_topic(topic: str, root: str = TOPIC_ROOT) -> CameraTopic:
+    """``{root}/{store}/{camera}/{kind}`` → its parts, else :class:`TopicError`."""
+    parts = topic_levels(topic, root)
+    if len(parts) != 3 or parts[2] not in CAMERA_TOPIC_KINDS or not parts[0] or not parts[1]:
+        raise TopicError(f"topic {topic!r} is not {root}/<store>/<camera>/<kind>")
+    return CameraTopic(parts[0], parts[1], parts[2])
+
+
+@dataclass(frozen=True)
+class AclRule:
+    """One Mosquitto ACL line: ``topic {access} {pattern}``."""
+
+    access: Literal["read", "write", "readwrite"]
+    pattern: str
+
+    def render(self) -> str:
+        return f"topic {self.access} {self.pattern}"
+
+
+def aggregator_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
+    """The aggregator reads every camera topic, publishes (and reads back) occupancy, writes
+    dead letters and shares counts with its replicas. Read rules also cover MQTT 5 shared
+    subscriptions: Mosquitto checks the topic after ``$share/<group>/``."""
+    return [
+        *(AclRule("read", camera_filter(kind, root)) for kind in CAMERA_TOPIC_KINDS),
+        AclRule("readwrite", occupancy_filter(root)),
+        AclRule("write", dead_letter_topic(root)),
+        AclRule("readwrite", f"{root}/{AGGREGATOR_BRANCH}/#"),
+    ]
+
+
+def api_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
+    """The HTTP API and entrance displays: read-only."""
+    return [
+        AclRule("read", occupancy_filter(root)),
+        AclRule("read", camera_filter("health", root)),
+        AclRule("read", camera_filter("status", root)),
+    ]
+
+
+def store_rules(store_id: str, root: str = TOPIC_ROOT) -> list[AclRule]:
+    """A store's edge devices publish their own cameras' messages only."""
+    return [AclRule("write", camera_filter(kind, root, store_id)) for kind in CAMERA_TOPIC_KINDS]
+
+
+def render_rules(rules: Iterable[AclRule]) -> list[str]:
+    return [rule.render() for rule in rules]
