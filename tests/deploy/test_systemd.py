@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 SYSTEMD = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
-UNITS = ["footfall-edge.service", "footfall-aggregator.ingest.service", "footfall-api.service"]
+UNITS = ["footfall-edge.service", "footfall-aggregator.service", "footfall-api.service"]
 INSTALLED_BINARY = "/opt/footfall/venv/bin/footfall"
 
 
