@@ -34,9 +34,8 @@ from aggregator.ingest.validation import Rejection, RejectionCounter, validate_m
 from aggregator.ingest.writer import Backoff, BatchWriter
 from aggregator.storage.encoding import IntervalEncoder, PointEncoder
 from aggregator.storage.influx import InfluxClient, InfluxError
-from aggregator.storage.line_protocol import Point
-from aggregator.storage.measurements import EDGE_STATUS, health_point
-from protocol.messages import CameraHealth, CameraStatus, CountInterval
+from aggregator.storage.points import health_point, status_point
+from protocol.messages import CameraHealth, CountInterval
 from protocol.topics import occupancy_topic
 
 log = logging.getLogger(__name__)
@@ -214,7 +213,8 @@ class AggregatorService:
                 line = self._encoder.encode(health_point(message, datetime.now(UTC)))
                 self.writer.add((line,), Delivery(token))
             else:
-                self.writer.add((self._encoder.encode(_status_point(message)),), Delivery(token))
+                line = self._encoder.encode(status_point(message, datetime.now(UTC)))
+                self.writer.add((line,), Delivery(token))
         except Exception as error:  # a bug must not lose the message or stop the consumer
             log.exception("internal error on %s", topic)
             self._reject(topic, payload, Rejection("internal_error", repr(error)[:500]), token)
@@ -313,12 +313,3 @@ class AggregatorService:
             self.writer.spooled_segments,
             self.consumer.acks_sent,
         )
-
-
-def _status_point(status: CameraStatus) -> Point:
-    return Point(
-        EDGE_STATUS,
-        {"store": status.store_id, "camera": status.camera_id},
-        {"online": status.state == "online", "state": status.state},
-        datetime.now(UTC),
-    )

@@ -1,5 +1,6 @@
-"""The InfluxDB schema: measurement names, tags and fields, and the conversion of wire
-messages into points.
+"""The InfluxDB schema: measurement names, tag keys and field keys. Every other module takes
+these names from here (queries, dashboards) and builds points only through
+:mod:`aggregator.storage.points`.
 
 Every count point is keyed on (measurement, store, camera, line|zone, interval start), so a
 redelivered or replayed message overwrites itself instead of adding: at-least-once delivery
@@ -18,123 +19,120 @@ becomes exactly-once totals without a deduplication database.
 - ``edge_status`` — tags store, camera; fields online b, state s
 - ``policy_changes`` — tags policy, store; fields description s, effective_date s,
   timezone s, removed b
-- ``policy_effects`` — tags policy, store, method; fields effect_pct f, ci_low_pct f,
-  ci_high_pct f
+- ``policy_effects`` — tags policy, store ("pooled" for the estimate over all treated
+  stores), method; fields effect_pct f, ci_low_pct f, ci_high_pct f
 
 Times are the interval start (counts), the change time (occupancy, status, health) or the
 store-local midnight of the effective date (policies).
+
+The names are plain strings, so they drop into f-strings and dict keys unchanged; a field
+shared by several measurements (``interval_seconds``) is named once per measurement, so a
+query says which measurement it reads.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Final
 
-from aggregator.storage.line_protocol import Point
-from protocol.messages import CameraHealth, CountInterval
+LINE_COUNTS: Final = "line_counts"
+ZONE_OCCUPANCY: Final = "zone_occupancy"
+CAMERA_INTERVALS: Final = "camera_intervals"
+STORE_OCCUPANCY: Final = "store_occupancy"
+EDGE_HEALTH: Final = "edge_health"
+EDGE_STATUS: Final = "edge_status"
+POLICY_CHANGES: Final = "policy_changes"
+POLICY_EFFECTS: Final = "policy_effects"
 
-LINE_COUNTS = "line_counts"
-ZONE_OCCUPANCY = "zone_occupancy"
-CAMERA_INTERVALS = "camera_intervals"
-STORE_OCCUPANCY = "store_occupancy"
-EDGE_HEALTH = "edge_health"
-EDGE_STATUS = "edge_status"
-POLICY_CHANGES = "policy_changes"
-POLICY_EFFECTS = "policy_effects"
-
-
-def interval_points(message: CountInterval, entrance_lines: set[str] | None) -> list[Point]:
-    """Points for one count interval. ``entrance_lines`` lists the lines that count as store
-    entrances (None: every line is an entrance).
-
-    An interval merged by the edge outbox carries its totals at its start and writes zeros at
-    the starts it replaces, overwriting any earlier delivery of those smaller intervals.
-    """
-    return [
-        *_line_points(message, entrance_lines),
-        *_zone_points(message),
-        *_camera_points(message),
-    ]
+ENTRANCE_TRUE: Final = "true"
+"""``entrance`` tag value of a line that counts as a store entrance (a visit)."""
+ENTRANCE_FALSE: Final = "false"
+"""``entrance`` tag value of any other line (a staff door, an inner line)."""
+POOLED_STORE: Final = "pooled"
+"""``store`` tag value of a ``policy_effects`` estimate pooled over the treated stores."""
 
 
-def _line_points(message: CountInterval, entrance_lines: set[str] | None) -> list[Point]:
-    seconds = message.duration_seconds
-    points: list[Point] = []
-    for line_id, line in message.lines.items():
-        tags = {
-            "store": message.store_id,
-            "camera": message.camera_id,
-            "line": line_id,
-            "entrance": "true" if entrance_lines is None or line_id in entrance_lines else "false",
-        }
-        points.append(
-            Point(
-                LINE_COUNTS,
-                tags,
-                {"entries": line.entries, "exits": line.exits, "interval_seconds": seconds},
-                message.interval_start_utc,
-            )
-        )
-        for replaced in message.merged_starts_utc[1:]:
-            points.append(
-                Point(
-                    LINE_COUNTS, tags, {"entries": 0, "exits": 0, "interval_seconds": 0.0}, replaced
-                )
-            )
-    return points
+class Tag:
+    """Tag keys. A tag key means the same in every measurement that has it."""
+
+    STORE: Final = "store"
+    CAMERA: Final = "camera"
+    LINE: Final = "line"
+    ENTRANCE: Final = "entrance"
+    ZONE: Final = "zone"
+    POLICY: Final = "policy"
+    METHOD: Final = "method"
 
 
-def _zone_points(message: CountInterval) -> list[Point]:
-    seconds = message.duration_seconds
-    return [
-        Point(
-            ZONE_OCCUPANCY,
-            {"store": message.store_id, "camera": message.camera_id, "zone": zone_id},
-            {"mean": float(zone.mean), "max": zone.max, "interval_seconds": seconds},
-            message.interval_start_utc,
-        )
-        for zone_id, zone in message.zones.items()
-    ]
+class LineCountsField:
+    """Fields of ``line_counts``: crossings of one line over one interval."""
+
+    ENTRIES: Final = "entries"
+    EXITS: Final = "exits"
+    INTERVAL_SECONDS: Final = "interval_seconds"
 
 
-def _camera_points(message: CountInterval) -> list[Point]:
-    """Zeros at the starts a merged interval replaces, then the interval's own point."""
-    camera_tags = {"store": message.store_id, "camera": message.camera_id}
-    points = [
-        Point(CAMERA_INTERVALS, camera_tags, {"frames": 0, "interval_seconds": 0.0}, replaced)
-        for replaced in message.merged_starts_utc[1:]
-    ]
-    points.append(
-        Point(
-            CAMERA_INTERVALS,
-            camera_tags,
-            {
-                "frames": message.frames,
-                "sequence": message.sequence,
-                "interval_seconds": message.duration_seconds,
-                "software_version": message.software_version,
-                "config_fingerprint": message.config_fingerprint,
-            },
-            message.interval_start_utc,
-        )
-    )
-    return points
+class ZoneOccupancyField:
+    """Fields of ``zone_occupancy``: people inside one zone over one interval."""
+
+    MEAN: Final = "mean"
+    MAX: Final = "max"
+    INTERVAL_SECONDS: Final = "interval_seconds"
 
 
-def health_point(health: CameraHealth, received_utc: datetime) -> Point:
-    last = health.last_publish_utc
-    seconds_since_publish = (health.time_utc - last).total_seconds() if last else -1.0
-    return Point(
-        EDGE_HEALTH,
-        {"store": health.store_id, "camera": health.camera_id},
-        {
-            "frames_per_second": float(health.frames_per_second),
-            "frames_processed": health.frames_processed,
-            "frames_dropped": health.frames_dropped,
-            "detector_milliseconds": float(health.detector_milliseconds),
-            "outbox_depth": health.outbox_depth,
-            "outbox_bytes": health.outbox_bytes,
-            "seconds_since_publish": float(seconds_since_publish),
-            "source_state": health.source_state,
-        },
-        min(health.time_utc, received_utc),
-    )
+class CameraIntervalsField:
+    """Fields of ``camera_intervals``: one camera's interval (its coverage and origin)."""
+
+    FRAMES: Final = "frames"
+    SEQUENCE: Final = "sequence"
+    INTERVAL_SECONDS: Final = "interval_seconds"
+    SOFTWARE_VERSION: Final = "software_version"
+    CONFIG_FINGERPRINT: Final = "config_fingerprint"
+
+
+class StoreOccupancyField:
+    """Fields of ``store_occupancy``: live occupancy of one store at a change."""
+
+    OCCUPANCY: Final = "occupancy"
+    ENTRIES_TODAY: Final = "entries_today"
+    EXITS_TODAY: Final = "exits_today"
+    CAPACITY: Final = "capacity"
+    OVER_CAPACITY: Final = "over_capacity"
+    DRIFT: Final = "drift"
+    RESET_RESIDUAL: Final = "reset_residual"
+
+
+class EdgeHealthField:
+    """Fields of ``edge_health``: one camera's health report."""
+
+    FRAMES_PER_SECOND: Final = "frames_per_second"
+    FRAMES_PROCESSED: Final = "frames_processed"
+    FRAMES_DROPPED: Final = "frames_dropped"
+    DETECTOR_MILLISECONDS: Final = "detector_milliseconds"
+    OUTBOX_DEPTH: Final = "outbox_depth"
+    OUTBOX_BYTES: Final = "outbox_bytes"
+    SECONDS_SINCE_PUBLISH: Final = "seconds_since_publish"
+    SOURCE_STATE: Final = "source_state"
+
+
+class EdgeStatusField:
+    """Fields of ``edge_status``: one camera's connection state at a change."""
+
+    ONLINE: Final = "online"
+    STATE: Final = "state"
+
+
+class PolicyChangesField:
+    """Fields of ``policy_changes``: one policy in one store."""
+
+    DESCRIPTION: Final = "description"
+    EFFECTIVE_DATE: Final = "effective_date"
+    TIMEZONE: Final = "timezone"
+    REMOVED: Final = "removed"
+
+
+class PolicyEffectsField:
+    """Fields of ``policy_effects``: one effect estimate, in percent of visits."""
+
+    EFFECT_PCT: Final = "effect_pct"
+    CI_LOW_PCT: Final = "ci_low_pct"
+    CI_HIGH_PCT: Final = "ci_high_pct"

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from aggregator.storage.encoding import IntervalEncoder, PointEncoder
 from aggregator.storage.line_protocol import encode_points
-from aggregator.storage.measurements import interval_points
+from aggregator.storage.points import interval_points
 from protocol.messages import CountInterval, LineCount, ZoneOccupancy
 
 names = st.text(

@@ -20,13 +20,8 @@ from zoneinfo import ZoneInfo
 from aggregator.analysis.policies import PolicyEntry
 from aggregator.storage.influx import InfluxClient, Series
 from aggregator.storage.line_protocol import Point
-from aggregator.storage.measurements import (
-    EDGE_STATUS,
-    POLICY_EFFECTS,
-    STORE_OCCUPANCY,
-    health_point,
-    interval_points,
-)
+from aggregator.storage.measurements import EDGE_STATUS, POLICY_EFFECTS, STORE_OCCUPANCY
+from aggregator.storage.points import health_point, interval_points
 from protocol.messages import CameraHealth, CountInterval, LineCount
 from tests.dashboards.macros import TimeRange
 
