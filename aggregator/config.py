@@ -110,6 +110,16 @@ class AggregatorConfig(Section):
                 return store
         return StoreConfig(id=store_id, timezone=self.default_timezone)
 
+    def unknown_stores_error(self, store_ids: list[str]) -> str | None:
+        """Why ``store_ids`` cannot be used (naming the unknown ones and the known ones), or
+        None. An empty registry checks nothing: without a ``stores`` section (ad-hoc use with
+        ``--influx-url``) any store is accepted, in ``default_timezone`` unless told."""
+        known = [store.id for store in self.stores]
+        unknown = [store_id for store_id in store_ids if store_id not in known]
+        if not known or not unknown:
+            return None
+        return f"unknown store(s) {', '.join(unknown)} (known stores: {', '.join(known)})"
+
 
 def load_aggregator_config(path: Path) -> AggregatorConfig:
     try:

@@ -67,6 +67,9 @@ def add(
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
     store_ids = split_list(stores, "--stores")
+    unknown = config.unknown_stores_error(store_ids)
+    if unknown is not None:
+        raise fail(f"--stores: {unknown}")
     effective_date = parse_date(effective, "--effective")
     timezones = store_timezones(store_ids, timezone, config)
     with influx_session(config, create_database=True, errors=(PolicyError,)) as client:

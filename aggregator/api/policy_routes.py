@@ -56,10 +56,18 @@ def policy_router(context: ApiContext) -> APIRouter:
         "/policies",
         status_code=status.HTTP_201_CREATED,
         dependencies=writes,
-        responses={**unauthorised, 409: {"description": "conflicts"}},
+        responses={
+            **unauthorised,
+            409: {"description": "conflicts"},
+            422: {"description": "invalid request, or a store missing from the registry"},
+        },
     )
     def add_policy(request: PolicyRequest) -> list[PolicyEntry]:
-        """Register a policy change (needs the write token)."""
+        """Register a policy change (needs the write token). Every store must be in the
+        aggregator's store registry (when it has one); the 422 lists the known stores."""
+        unknown = context.config.unknown_stores_error(request.stores)
+        if unknown is not None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, unknown)
         timezones = {
             store: request.timezone or context.config.store(store).timezone
             for store in request.stores

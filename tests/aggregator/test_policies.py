@@ -79,7 +79,7 @@ def test_policy_cli_round_trip(influx: InfluxClient, tmp_path: Path) -> None:
     config = tmp_path / "aggregator.yaml"
     config.write_text(
         f"influx:\n  url: {influx.settings.url}\n  database: {influx.settings.database}\n"
-        "stores:\n  - id: shop-1\n    timezone: Europe/London\n"
+        "stores:\n  - id: shop-1\n    timezone: Europe/London\n  - id: shop-2\n"
     )
     runner = CliRunner()
     add = [
@@ -90,7 +90,7 @@ def test_policy_cli_round_trip(influx: InfluxClient, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     listed = runner.invoke(app, ["policy", "list", "--json", "--config", str(config)])
     rows = json.loads(listed.stdout)
-    # shop-1's zone comes from the config; shop-2 is unknown there, so the default (UTC)
+    # shop-1's zone comes from the config; shop-2 is registered without one: the default (UTC)
     assert [(row["store"], row["timezone"]) for row in rows] == [
         ("shop-1", "Europe/London"),
         ("shop-2", "UTC"),
@@ -116,3 +116,35 @@ def test_policy_cli_rejects_a_bad_date(influx: InfluxClient) -> None:
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 2
     assert "--effective '1 March' is not a date like 2026-03-01" in result.output
+
+
+def test_policy_cli_refuses_a_store_missing_from_the_registry(
+    influx: InfluxClient, tmp_path: Path
+) -> None:
+    config = tmp_path / "aggregator.yaml"
+    config.write_text(
+        f"influx:\n  url: {influx.settings.url}\n  database: {influx.settings.database}\n"
+        "stores:\n  - id: shop-1\n  - id: shop-2\n"
+    )
+    add = [
+        "policy", "add", "--name", "late", "--stores", "shop-1,shop-9,shop-0",
+        "--effective", "2026-03-01", "--config", str(config),
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, add)
+    assert result.exit_code == 2
+    assert "--stores: unknown store(s) shop-9, shop-0 (known stores: shop-1, shop-2)" in (
+        " ".join(result.output.split())
+    )
+    assert PolicyRegistry(influx).entries(include_removed=True) == []
+
+
+def test_policy_cli_without_a_registry_accepts_any_store(influx: InfluxClient) -> None:
+    """No ``stores`` section (``--influx-url`` alone): nothing to check against; UTC."""
+    add = [
+        "policy", "add", "--name", "late", "--stores", "anywhere", "--effective", "2026-03-01",
+        "--influx-url", influx.settings.url, "--database", influx.settings.database,
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, add)
+    assert result.exit_code == 0, result.output
+    (entry,) = PolicyRegistry(influx).entries()
+    assert (entry.store, entry.timezone) == ("anywhere", "UTC")

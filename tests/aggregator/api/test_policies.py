@@ -103,3 +103,13 @@ def test_bad_policy_request_names_the_field(client: TestClient) -> None:
     problems = {tuple(problem["loc"]): problem["msg"] for problem in response.json()["detail"]}
     assert "unknown IANA time zone 'Mars/Olympus'" in problems[("body", "timezone")]
     assert ("body", "stores") in problems
+
+
+def test_unknown_store_is_422_listing_the_known_stores(
+    client: TestClient, influx: InfluxClient
+) -> None:
+    request = dict(SUMMER_POLICY, stores=["shop-1", "dor-shop"])
+    response = client.post("/policies", json=request, headers=AUTHORISED)
+    assert response.status_code == 422
+    assert response.json()["detail"] == ("unknown store(s) dor-shop (known stores: shop-1, shop-2)")
+    assert influx.query('SELECT * FROM "policy_changes"') == []
