@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from aggregator.analysis.impact.regression import Estimate
+from aggregator.storage.measurements import POOLED_STORE
 
-POOLED = "pooled"
+POOLED = POOLED_STORE
+"""The unit of the estimate pooled over the treated stores; its ``store`` tag in InfluxDB."""
 
 
 @dataclass(frozen=True)

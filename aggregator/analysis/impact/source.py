@@ -16,10 +16,15 @@ from aggregator.storage.influx import InfluxClient, Series, quote_identifier, qu
 from aggregator.storage.line_protocol import Point
 from aggregator.storage.measurements import (
     CAMERA_INTERVALS,
+    ENTRANCE_TRUE,
     LINE_COUNTS,
-    POLICY_EFFECTS,
     STORE_OCCUPANCY,
+    CameraIntervalsField,
+    LineCountsField,
+    StoreOccupancyField,
+    Tag,
 )
+from aggregator.storage.points import policy_effect_point
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,6 +87,16 @@ def _frame(series: list[Series], value_columns: list[str], tag_columns: list[str
     return frame.rename(columns={"time": "time_utc"})
 
 
+def _visits_per(bucket: str, where: str) -> str:
+    """Visits (entries on entrance lines) per ``bucket`` and store under ``where``."""
+    return (
+        f'SELECT sum({quote_identifier(LineCountsField.ENTRIES)}) AS "visits" '
+        f"FROM {quote_identifier(LINE_COUNTS)} "
+        f"WHERE {quote_identifier(Tag.ENTRANCE)} = {quote_string(ENTRANCE_TRUE)} AND {where} "
+        f"GROUP BY time({bucket}), {quote_identifier(Tag.STORE)} fill(none)"
+    )
+
+
 class InfluxVisitLoader:
     """Hourly visits, camera coverage and occupancy drift from InfluxDB's v1 API."""
 
@@ -92,7 +107,8 @@ class InfluxVisitLoader:
         start, end = utc_bounds(first_day, last_day)
         clause = f"time >= '{_rfc3339(start)}' AND time < '{_rfc3339(end)}'"
         if stores is not None:
-            matches = " OR ".join(f'"store" = {quote_string(store)}' for store in stores)
+            store_tag = quote_identifier(Tag.STORE)
+            matches = " OR ".join(f"{store_tag} = {quote_string(store)}" for store in stores)
             clause += f" AND ({matches})"
         return clause
 
@@ -102,32 +118,33 @@ class InfluxVisitLoader:
         from concurrent.futures import ThreadPoolExecutor
 
         where = self._where(stores, first_day, last_day)
+        store, camera = quote_identifier(Tag.STORE), quote_identifier(Tag.CAMERA)
+        seconds = quote_identifier(CameraIntervalsField.INTERVAL_SECONDS)
+        drift = quote_identifier(StoreOccupancyField.DRIFT)
+        residual = quote_identifier(StoreOccupancyField.RESET_RESIDUAL)
+        entries_today = quote_identifier(StoreOccupancyField.ENTRIES_TODAY)
         statements = [
-            f'SELECT sum("entries") AS "visits" FROM {quote_identifier(LINE_COUNTS)} '
-            f'WHERE "entrance" = \'true\' AND {where} GROUP BY time(1h), "store" fill(none)',
-            f'SELECT sum("interval_seconds") AS "seconds" FROM {quote_identifier(CAMERA_INTERVALS)}'
-            f' WHERE {where} GROUP BY time(1h), "store", "camera" fill(none)',
-            'SELECT max("drift") AS "drift", max("reset_residual") AS "residual", '
-            f'max("entries_today") AS "entries" FROM {quote_identifier(STORE_OCCUPANCY)} '
-            f'WHERE {where} GROUP BY time(1d), "store" fill(none)',
+            _visits_per("1h", where),
+            f'SELECT sum({seconds}) AS "seconds" FROM {quote_identifier(CAMERA_INTERVALS)}'
+            f" WHERE {where} GROUP BY time(1h), {store}, {camera} fill(none)",
+            f'SELECT max({drift}) AS "drift", max({residual}) AS "residual", '
+            f'max({entries_today}) AS "entries" FROM {quote_identifier(STORE_OCCUPANCY)} '
+            f"WHERE {where} GROUP BY time(1d), {store} fill(none)",
         ]
         with ThreadPoolExecutor(max_workers=len(statements)) as pool:
             visits, coverage, occupancy = pool.map(self.client.query, statements)
-        coverage_frame = _frame(coverage, ["seconds"], ["store", "camera"])
-        occupancy_frame = _frame(occupancy, ["drift", "residual", "entries"], ["store"])
+        coverage_frame = _frame(coverage, ["seconds"], [Tag.STORE, Tag.CAMERA])
+        occupancy_frame = _frame(occupancy, ["drift", "residual", "entries"], [Tag.STORE])
         return VisitData(
-            hourly=_frame(visits, ["visits"], ["store"]),
+            hourly=_frame(visits, ["visits"], [Tag.STORE]),
             coverage=None if coverage_frame.empty else coverage_frame,
             occupancy=None if occupancy_frame.empty else occupancy_frame,
         )
 
     def daily_totals(self, first_day: date, last_day: date) -> pd.DataFrame:
         where = self._where(None, first_day, last_day)
-        series = self.client.query(
-            f'SELECT sum("entries") AS "visits" FROM {quote_identifier(LINE_COUNTS)} '
-            f'WHERE "entrance" = \'true\' AND {where} GROUP BY time(1d), "store" fill(none)'
-        )
-        return _frame(series, ["visits"], ["store"])
+        series = self.client.query(_visits_per("1d", where))
+        return _frame(series, ["visits"], [Tag.STORE])
 
 
 class FrameVisitLoader:
@@ -159,15 +176,14 @@ def effect_points(report: ImpactReport) -> list[Point]:
     for unit in [report.pooled, *report.stores]:
         for estimate in unit.estimates.values():
             points.append(
-                Point(
-                    POLICY_EFFECTS,
-                    {"policy": report.policy, "store": unit.store, "method": estimate.method},
-                    {
-                        "effect_pct": estimate.effect_pct,
-                        "ci_low_pct": estimate.ci_low_pct,
-                        "ci_high_pct": estimate.ci_high_pct,
-                    },
-                    moment,
+                policy_effect_point(
+                    report.policy,
+                    unit.store,
+                    estimate.method,
+                    effect_pct=estimate.effect_pct,
+                    ci_low_pct=estimate.ci_low_pct,
+                    ci_high_pct=estimate.ci_high_pct,
+                    change_utc=moment,
                 )
             )
     return points
