@@ -8,6 +8,9 @@ Portability: every query runs on InfluxDB 1.x and on 2.x through the v1 compatib
 features used here are missing from some InfluxDB 3 products: the ``tz()`` clause (store-local
 days; InfluxDB 3 Core/Enterprise/Clustered/Dedicated have it, Cloud Serverless lacked it) and
 subqueries (the policy before/after means). Without ``tz()`` days are UTC days.
+
+Measurement, tag and field names come from :mod:`aggregator.storage.measurements` (re-exported
+here); a dashboard never spells one as a bare string.
 """
 
 from __future__ import annotations
@@ -15,21 +18,40 @@ from __future__ import annotations
 from aggregator.storage.measurements import (
     EDGE_HEALTH,
     EDGE_STATUS,
+    ENTRANCE_TRUE,
     LINE_COUNTS,
     POLICY_CHANGES,
     POLICY_EFFECTS,
+    POOLED_STORE,
     STORE_OCCUPANCY,
+    EdgeHealthField,
+    EdgeStatusField,
+    LineCountsField,
+    PolicyChangesField,
+    PolicyEffectsField,
+    StoreOccupancyField,
+    Tag,
 )
 
 __all__ = [
     "EDGE_HEALTH",
     "EDGE_STATUS",
+    "ENTRANCE_TRUE",
     "LINE_COUNTS",
     "POLICY_CHANGES",
     "POLICY_EFFECTS",
+    "POOLED_STORE",
     "STORE_OCCUPANCY",
     "WEEK_OFFSET",
+    "EdgeHealthField",
+    "EdgeStatusField",
+    "LineCountsField",
+    "PolicyChangesField",
+    "PolicyEffectsField",
+    "StoreOccupancyField",
+    "Tag",
     "matches",
+    "quoted",
     "store_timezone",
     "tag_values",
     "visits_filter",
@@ -49,10 +71,16 @@ def matches(tag: str, variable: str) -> str:
 def visits_filter(*, camera: bool = False) -> str:
     """Entries through store entrances (``entrance = 'true'``) of the selected stores, and of
     the selected cameras when ``camera`` is set. Visits = sum(entries) under this filter."""
-    conditions = [""""entrance" = 'true'""", matches("store", "store")]
+    conditions = [f""""{Tag.ENTRANCE}" = '{ENTRANCE_TRUE}'""", matches(Tag.STORE, "store")]
     if camera:
-        conditions.append(matches("camera", "camera"))
+        conditions.append(matches(Tag.CAMERA, "camera"))
     return " AND ".join(conditions)
+
+
+def quoted(*names: str) -> str:
+    """``"a", "b"``: double-quoted identifiers (measurement, tag or field names) for SELECT and
+    GROUP BY lists."""
+    return ", ".join(f'"{name}"' for name in names)
 
 
 def store_timezone(variable: str = "timezone") -> str:
