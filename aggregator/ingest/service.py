@@ -92,8 +92,12 @@ class AggregatorService:
         *,
         client_id: str | None = None,
         backoff: Backoff | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """``clock`` gives the current UTC time for the business day (tests move it across a
+        reset); message and point times never come from it."""
         self.config = config
+        self._clock = clock or _utc_now
         self.client_id = client_id or config.mqtt.client_id
         self.rejections = RejectionCounter()
         self.stats = ServiceStats()
@@ -122,7 +126,7 @@ class AggregatorService:
         self._entrances: dict[tuple[str, str], set[str] | None] = {}
         self._recent = RecentSequences()
         self._book_lock = threading.Lock()
-        self.book = OccupancyBook(config, datetime.now(UTC))
+        self.book = OccupancyBook(config, self._clock())
         self._stopping = threading.Event()
         self._receiving = False
         self._ticker: threading.Thread | None = None
@@ -152,7 +156,7 @@ class AggregatorService:
         self._receiving = False  # later deliveries stay unacknowledged: redelivered next time
         self._stopping.set()
         self.writer.wait_durable(timeout_seconds)
-        self._publish_occupancy(datetime.now(UTC))
+        self._publish_occupancy(self._clock())
         self.writer.stop(timeout_seconds)
         self.consumer.stop()
         if self._ticker is not None:
@@ -189,7 +193,7 @@ class AggregatorService:
             self.consumer.publish(self._sync_topic, payload)
 
     def _rebuild_occupancy(self) -> None:
-        now = datetime.now(UTC)
+        now = self._clock()
         with self._book_lock:
             applied = rebuild_from_influx(self._influx, self.book, self.config, now)
         log.info("occupancy rebuilt from %d stored entrance intervals of today", applied)
@@ -281,7 +285,7 @@ class AggregatorService:
     def _tick(self) -> None:
         next_stats = time.monotonic() + STATS_LOG_SECONDS
         while not self._stopping.wait(OCCUPANCY_PUBLISH_SECONDS):
-            self._publish_occupancy(datetime.now(UTC))
+            self._publish_occupancy(self._clock())
             if time.monotonic() >= next_stats:
                 next_stats += STATS_LOG_SECONDS
                 self._log_stats()
@@ -313,3 +317,7 @@ class AggregatorService:
             self.writer.spooled_segments,
             self.consumer.acks_sent,
         )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
