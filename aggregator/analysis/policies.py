@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from aggregator.config import TimezoneName
 from aggregator.storage.influx import InfluxClient, quote_identifier
 from aggregator.storage.line_protocol import Point
-from aggregator.storage.measurements import POLICY_CHANGES
+from aggregator.storage.measurements import POLICY_CHANGES, PolicyChangesField, Tag
+from aggregator.storage.points import policy_change_point
 from protocol.messages import Identifier
 
 
@@ -50,16 +51,14 @@ class PolicyEntry(BaseModel):
         return local.astimezone(UTC)
 
     def point(self) -> Point:
-        return Point(
-            POLICY_CHANGES,
-            {"policy": self.policy, "store": self.store},
-            {
-                "description": self.description,
-                "effective_date": self.effective_date.isoformat(),
-                "timezone": self.timezone,
-                "removed": self.removed,
-            },
-            self.effective_utc,
+        return policy_change_point(
+            self.policy,
+            self.store,
+            effective_date=self.effective_date,
+            timezone=self.timezone,
+            description=self.description,
+            removed=self.removed,
+            effective_utc=self.effective_utc,
         )
 
 
@@ -104,20 +103,27 @@ class PolicyRegistry:
         self.client = client
 
     def entries(self, include_removed: bool = False) -> list[PolicyEntry]:
+        fields = (
+            PolicyChangesField.DESCRIPTION,
+            PolicyChangesField.EFFECTIVE_DATE,
+            PolicyChangesField.TIMEZONE,
+            PolicyChangesField.REMOVED,
+        )
         statement = (
-            'SELECT "description", "effective_date", "timezone", "removed" '
-            f'FROM {quote_identifier(POLICY_CHANGES)} GROUP BY "policy", "store"'
+            f"SELECT {', '.join(quote_identifier(field) for field in fields)} "
+            f"FROM {quote_identifier(POLICY_CHANGES)} "
+            f"GROUP BY {quote_identifier(Tag.POLICY)}, {quote_identifier(Tag.STORE)}"
         )
         found: list[PolicyEntry] = []
         for series in self.client.query(statement):
             for row in series.rows():
                 entry = PolicyEntry(
-                    policy=series.tags["policy"],
-                    store=series.tags["store"],
-                    effective_date=date.fromisoformat(row["effective_date"]),
-                    timezone=row["timezone"],
-                    description=row["description"] or "",
-                    removed=bool(row["removed"]),
+                    policy=series.tags[Tag.POLICY],
+                    store=series.tags[Tag.STORE],
+                    effective_date=date.fromisoformat(row[PolicyChangesField.EFFECTIVE_DATE]),
+                    timezone=row[PolicyChangesField.TIMEZONE],
+                    description=row[PolicyChangesField.DESCRIPTION] or "",
+                    removed=bool(row[PolicyChangesField.REMOVED]),
                 )
                 if include_removed or not entry.removed:
                     found.append(entry)

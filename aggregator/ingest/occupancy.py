@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.config import AggregatorConfig, StoreConfig
 from aggregator.storage.line_protocol import Point, aware_to_nanoseconds
-from aggregator.storage.measurements import STORE_OCCUPANCY
+from aggregator.storage.points import occupancy_point
 from protocol.messages import CountInterval, StoreOccupancy
 
 
@@ -95,17 +95,17 @@ class OccupancySnapshot:
         )
 
     def to_point(self) -> Point:
-        fields: dict[str, bool | int | float | str] = {
-            "occupancy": self.occupancy,
-            "entries_today": self.entries_today,
-            "exits_today": self.exits_today,
-            "over_capacity": self.over_capacity,
-            "drift": self.drift,
-            "reset_residual": self.reset_residual,
-        }
-        if self.capacity is not None:
-            fields["capacity"] = self.capacity
-        return Point(STORE_OCCUPANCY, {"store": self.store_id}, fields, self.time_utc)
+        return occupancy_point(
+            self.store_id,
+            self.time_utc,
+            occupancy=self.occupancy,
+            entries_today=self.entries_today,
+            exits_today=self.exits_today,
+            over_capacity=self.over_capacity,
+            drift=self.drift,
+            reset_residual=self.reset_residual,
+            capacity=self.capacity,
+        )
 
 
 class StoreOccupancyTracker:
