@@ -4,23 +4,19 @@ Every imported source becomes an "entrance line" of a pseudo camera: each (store
 one ``line_counts`` point (``entries`` = visits, ``exits`` = 0, ``entrance`` = true) and one
 ``camera_intervals`` point whose ``interval_seconds`` records which hours the source covered,
 so missing hours are knowable exactly as for a real camera. Points are keyed on store, camera,
-line and hour, so importing the same data twice overwrites instead of double counting.
-
-Line protocol is built with vectorised string operations: a seven-year import is millions of
-points, which ``Point`` objects would encode a hundred times slower.
+line and hour, so importing the same data twice overwrites instead of double counting. The
+line protocol is built by :func:`aggregator.storage.hourly_visits.encode_hourly_visits`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from aggregator.storage.line_protocol import escape_key
-from aggregator.storage.measurements import CAMERA_INTERVALS, LINE_COUNTS
+from aggregator.storage.hourly_visits import encode_hourly_visits
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,47 +74,12 @@ def check_hourly_frame(frame: pd.DataFrame, source_name: str) -> None:
         )
 
 
-def _nanoseconds(frame: pd.DataFrame) -> np.ndarray:
-    utc = frame["time_utc"].dt.tz_convert("UTC").dt.tz_localize(None)
-    nanoseconds: np.ndarray = utc.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    return nanoseconds
-
-
-def encode_hourly_visits(
-    frame: pd.DataFrame, source: VisitSource, batch_rows: int = 25_000
-) -> Iterator[bytes]:
-    """Line protocol for ``frame`` in batches of ``batch_rows`` rows (two points per row)."""
-    camera = escape_key(source.camera, "tag value")
-    line = escape_key(source.line, "tag value")
-    version = source.software_version.replace("\\", "\\\\").replace('"', '\\"')
-    for store, rows in frame.groupby("store", sort=True):
-        store_tag = escape_key(str(store), "tag value")
-        counts_head = f"{LINE_COUNTS},camera={camera},entrance=true,line={line},store={store_tag} "
-        coverage_head = f"{CAMERA_INTERVALS},camera={camera},store={store_tag} "
-        times = _nanoseconds(rows).tolist()
-        visits = rows["visits"].to_numpy(dtype=np.int64).tolist()
-        seconds = rows["interval_seconds"].to_numpy(dtype=np.float64).tolist()
-        for start in range(0, len(times), batch_rows):
-            stop = start + batch_rows
-            lines = [
-                f"{counts_head}entries={count}i,exits=0i,interval_seconds={span!r} {moment}"
-                for count, span, moment in zip(
-                    visits[start:stop], seconds[start:stop], times[start:stop], strict=True
-                )
-            ]
-            lines.extend(
-                f'{coverage_head}interval_seconds={span!r},software_version="{version}" {moment}'
-                for span, moment in zip(seconds[start:stop], times[start:stop], strict=True)
-            )
-            yield ("\n".join(lines) + "\n").encode("utf-8")
-
-
 def write_hourly_visits(
     client: InfluxClient, frame: pd.DataFrame, source: VisitSource, source_name: str
 ) -> WriteSummary:
     """Write an hourly visit frame (see ``HOURLY_COLUMNS``) and summarise what was written."""
     check_hourly_frame(frame, source_name)
-    for body in encode_hourly_visits(frame, source):
+    for body in encode_hourly_visits(frame, source.camera, source.line, source.software_version):
         client.write_body(body)
     if frame.empty:
         return WriteSummary(0, 0, 0, None, None)
