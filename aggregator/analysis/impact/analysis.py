@@ -8,13 +8,22 @@ primary method with the change moved to ``placebo_date``, using only days before
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 
 from aggregator.analysis.impact import quality
+from aggregator.analysis.impact.baseline import (
+    MAXIMUM_YEARS_BACK,
+    BaselineCandidate,
+    BaselineChoice,
+    pick,
+    window_change,
+)
 from aggregator.analysis.impact.comparison import (
     Comparison,
     HolidayTable,
@@ -34,11 +43,7 @@ from aggregator.analysis.impact.daily import DailyVisits, Segment, daily_visits
 from aggregator.analysis.impact.estimation import build_report, estimate_unit
 from aggregator.analysis.impact.estimators import UnitSeries
 from aggregator.analysis.impact.results import POOLED, ImpactReport, QualityWarning
-from aggregator.analysis.impact.settings import (
-    DAYS_PER_BASELINE_YEAR,
-    ImpactSettings,
-    SettingsError,
-)
+from aggregator.analysis.impact.settings import ImpactSettings, SettingsError
 from aggregator.analysis.impact.source import VisitData, VisitLoader
 
 
@@ -118,11 +123,11 @@ def _control_stores(
     )
 
 
-def _baseline(
-    settings: ImpactSettings, loader: VisitLoader, timezones: dict[str, str]
+def _baseline_year(
+    settings: ImpactSettings, loader: VisitLoader, timezones: dict[str, str], year: int
 ) -> Comparison:
-    """The treated stores' own days ``baseline_shift_days`` earlier, moved forward."""
-    shift = settings.baseline_shift_days
+    """The treated stores' own days in ``year`` (whole weeks earlier), moved forward."""
+    shift = settings.baseline_shift_for(year)
     days = _days(settings, shift)
     data = loader.load(settings.stores, days[0].date(), days[-1].date())
     if data.hourly.empty:
@@ -134,11 +139,51 @@ def _baseline(
     )
     return Comparison(
         "baseline_year",
-        baseline_year=settings.effective_date.year - shift // DAYS_PER_BASELINE_YEAR,
+        baseline_year=year,
         shift_days=shift,
         adjusted=moved_forward(adjusted, shift),
         holidays=moved_forward(holidays.indicators, shift),
     )
+
+
+def _pool_change(settings: ImpactSettings, comparison: Comparison, pool: Sequence[str]) -> float:
+    """The baseline windows' own change for the pooled stores that have baseline days."""
+    if comparison.adjusted is None:
+        return float("nan")
+    members = usable_stores(comparison.adjusted[list(pool)], settings.windows, POOL_MINIMUM_DAYS)
+    if not members:
+        return float("nan")
+    series = pooled_sum(comparison.adjusted, members)
+    return window_change(series, pd.DatetimeIndex(comparison.adjusted.index), settings.windows)
+
+
+def _baseline(
+    settings: ImpactSettings, loader: VisitLoader, timezones: dict[str, str], pool: Sequence[str]
+) -> Comparison:
+    """The requested baseline year, else the nearest undisturbed earlier year (``baseline``)."""
+    if settings.baseline_year is not None:
+        comparison = _baseline_year(settings, loader, timezones, settings.baseline_year)
+        candidate = BaselineCandidate(
+            settings.baseline_year, _pool_change(settings, comparison, pool)
+        )
+        return replace(comparison, choice=BaselineChoice("requested", (candidate,)))
+    candidates: list[BaselineCandidate] = []
+    comparisons: dict[int, Comparison] = {}
+    for back in range(1, MAXIMUM_YEARS_BACK + 1):
+        year = settings.effective_date.year - back
+        comparison = _baseline_year(settings, loader, timezones, year)
+        if comparison.adjusted is None:
+            break
+        candidate = BaselineCandidate(year, _pool_change(settings, comparison, pool))
+        candidates.append(candidate)
+        comparisons[year] = comparison
+        if math.isfinite(candidate.change) and not candidate.disturbed:
+            break
+    if not comparisons:
+        return Comparison("none")
+    picked = pick(candidates)
+    chosen, reason = picked if picked else (candidates[0], "default")
+    return replace(comparisons[chosen.year], choice=BaselineChoice(reason, tuple(candidates)))
 
 
 def _comparison(
@@ -161,7 +206,7 @@ def _comparison(
                 "no_controls", None, "no usable control store: comparing with an earlier year"
             )
         )
-    comparison = _baseline(settings, loader, timezones)
+    comparison = _baseline(settings, loader, timezones, pool)
     if comparison.adjusted is None:
         warnings.append(
             QualityWarning(

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aggregator.analysis.impact.baseline import BaselineChoice
 from aggregator.analysis.impact.calendar import country_for_timezone, holiday_dates
 from aggregator.analysis.impact.results import QualityWarning
 
@@ -27,12 +28,15 @@ class Comparison:
     shift_days: int = 0
     adjusted: pd.DataFrame | None = None
     holidays: pd.DataFrame | None = None
+    choice: BaselineChoice | None = None
+    """For the baseline year: how it was chosen and the years looked at."""
 
     def describe(self) -> str:
         if self.kind == "control_stores":
             return f"control stores {', '.join(self.stores)}"
         if self.kind == "baseline_year":
-            return f"same weekdays in {self.baseline_year} ({self.shift_days} days earlier)"
+            why = f"; {self.choice.describe(self.baseline_year or 0)}" if self.choice else ""
+            return f"same weekdays in {self.baseline_year} ({self.shift_days} days earlier{why})"
         return "no comparison"
 
     def to_json(self) -> dict[str, Any]:
@@ -42,6 +46,7 @@ class Comparison:
             "baseline_year": self.baseline_year,
             "shift_days": self.shift_days,
             "description": self.describe(),
+            "baseline_choice": self.choice.to_json() if self.choice else None,
         }
 
 

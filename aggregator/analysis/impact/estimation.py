@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from aggregator.analysis.impact.baseline import is_disturbed, window_change
 from aggregator.analysis.impact.comparison import Comparison
 from aggregator.analysis.impact.controls import window_masks
 from aggregator.analysis.impact.estimators import (
@@ -27,9 +28,6 @@ from aggregator.analysis.impact.results import (
     UnitResult,
 )
 from aggregator.analysis.impact.settings import ImpactSettings
-
-COMPARISON_CHANGE_WARNING = 0.25
-"""A baseline year whose own windows changed by more than this had its own event."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +60,8 @@ def _comparison_warning(
 ) -> list[QualityWarning]:
     if comparison.kind != "baseline_year" or unit.control is None:
         return []
-    before, after = window_masks(unit.days, settings.windows)
-    change = _mean(unit.control, after) / _mean(unit.control, before) - 1
-    if not np.isfinite(change) or abs(change) <= COMPARISON_CHANGE_WARNING:
+    change = window_change(unit.control, unit.days, settings.windows)
+    if not is_disturbed(change):
         return []
     return [
         QualityWarning(

@@ -136,7 +136,11 @@ class ImpactSettings(BaseModel):
 
     @property
     def baseline_shift_days(self) -> int:
-        year = self.baseline_year or self.effective_date.year - 1
+        """Days back to ``baseline_year`` (default: the year before)."""
+        return self.baseline_shift_for(self.baseline_year or self.effective_date.year - 1)
+
+    def baseline_shift_for(self, year: int) -> int:
+        """Days back to the same weekdays in ``year``: 364 a year."""
         return DAYS_PER_BASELINE_YEAR * (self.effective_date.year - year)
 
     @property

@@ -115,13 +115,35 @@ def test_lockdown_2021(akl_connection: list[str]) -> None:
     assert pooled["ci_high_pct"] < 0
 
 
+def test_lockdown_2021_default_skips_the_disturbed_year(akl_connection: list[str]) -> None:
+    # asked as a new user would (no --controls, no --baseline-year): every sensor is treated,
+    # so it compares with an earlier year; August 2020 had an Auckland lockdown of its own,
+    # so 2020 is skipped for the nearest undisturbed year, and the report says so
+    report = _whole_cbd(akl_connection, date(2021, 8, 18))
+    comparison, pooled = report["comparison"], report["pooled"]
+    assert comparison["baseline_year"] == 2019
+    choice = comparison["baseline_choice"]
+    assert choice["reason"] == "nearest_undisturbed"
+    assert [(year["year"], year["disturbed"]) for year in choice["candidates"]] == [
+        (2020, True),
+        (2019, False),
+    ]
+    assert "same weekdays in 2019" in comparison["description"]
+    assert "skipped: 2020 changed by" in comparison["description"]
+    assert -90.0 <= pooled["effect_pct"] <= -80.0
+    assert pooled["ci_high_pct"] < 0
+    assert not [w for w in report["warnings"] if w["kind"] == "comparison_changed"]
+
+
 def test_lockdown_2021_against_2020_warns_that_the_baseline_moved(
     akl_connection: list[str],
 ) -> None:
-    # August 2020 had an Auckland lockdown of its own: the default baseline (the year
-    # before) is contaminated, and the report must say so rather than stay silent
-    report = _whole_cbd(akl_connection, date(2021, 8, 18), "--controls", "baseline")
+    # --baseline-year still overrides; the contaminated year is used as asked, with a warning
+    report = _whole_cbd(
+        akl_connection, date(2021, 8, 18), "--controls", "baseline", "--baseline-year", "2020"
+    )
     assert report["comparison"]["baseline_year"] == 2020
+    assert report["comparison"]["baseline_choice"]["reason"] == "requested"
     moved = [w for w in report["warnings"] if w["kind"] == "comparison_changed"]
     assert any(w["store"] == "pooled" for w in moved)
 
@@ -132,6 +154,7 @@ def test_placebo_dates_find_nothing(akl_connection: list[str], change: date) -> 
     report = _whole_cbd(akl_connection, change)
     pooled = report["pooled"]
     assert report["comparison"]["baseline_year"] == CASES[change]
+    assert report["comparison"]["baseline_choice"]["reason"] == "default"
     assert pooled["method"] == "difference_in_differences"
     assert pooled["ci_low_pct"] <= 0.0 <= pooled["ci_high_pct"]
     assert any(warning["kind"] == "no_controls" for warning in report["warnings"])
