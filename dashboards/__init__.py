@@ -1,4 +1,4 @@
-"""Grafana dashboards as code: Python definitions (grafanalib) -> committed JSON, Grafana
-provisioning files, a push command for Grafana's HTTP API, and a substitution of Grafana's
-InfluxQL macros so that every query of a dashboard can be run against a real InfluxDB in tests.
+"""Grafana dashboards as code: Python definitions that write Grafana's dashboard JSON directly
+-> committed JSON, Grafana provisioning files, and a push command for Grafana's HTTP API. The
+tests check the JSON against Grafana's schemas and run its queries and transformations.
 """

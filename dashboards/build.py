@@ -6,14 +6,37 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dashboards import edge_health, footfall_counts, live_occupancy, policy_impact
 from dashboards.panels import Json
 
 GENERATED = Path(__file__).resolve().parent / "generated"
 DEFAULT_TIMEZONE = "UTC"
-"""Display zone and default store zone of the committed dashboards; ``build --timezone`` and
-``push --timezone`` set another."""
+"""The stores' zone of the committed dashboards (local days in ``tz()``, display zone, day
+labels); ``build --timezone`` and ``push --timezone`` set another."""
+
+
+class TimezoneError(ValueError):
+    """A ``--timezone`` that InfluxDB's ``tz()`` cannot use."""
+
+
+def store_timezone(name: str) -> str:
+    """``name`` as an IANA zone InfluxDB's ``tz()`` accepts (``utc`` becomes ``UTC``).
+    ``browser`` is refused: days are grouped in InfluxDB, which needs a named zone."""
+    if name.lower() == "utc":
+        return "UTC"
+    if name.lower() == "browser":
+        raise TimezoneError(
+            "'browser': days are grouped in InfluxDB (tz()), which needs a named zone; "
+            "give the stores' IANA time zone, e.g. Europe/London"
+        )
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimezoneError(f"{name!r} is not an IANA time zone") from None
+    return name
+
 
 DASHBOARDS: dict[str, Callable[[str], Json]] = {
     "live-occupancy.json": live_occupancy.build,
@@ -24,8 +47,9 @@ DASHBOARDS: dict[str, Callable[[str], Json]] = {
 
 
 def build_dashboards(timezone: str = DEFAULT_TIMEZONE) -> dict[str, Json]:
-    """File name -> dashboard JSON data, for every dashboard."""
-    return {name: build(timezone) for name, build in DASHBOARDS.items()}
+    """File name -> dashboard JSON data, for every dashboard, for stores in ``timezone``."""
+    zone = store_timezone(timezone)
+    return {name: build(zone) for name, build in DASHBOARDS.items()}
 
 
 def render(dashboard: Json) -> str:

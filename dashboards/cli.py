@@ -19,15 +19,13 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code=code)
 
 
-def _check_timezone(timezone: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+def _check_timezone(timezone: str) -> str:
+    from dashboards.build import TimezoneError, store_timezone
 
-    if timezone in ("browser", "utc"):
-        return
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _fail(f"--timezone {timezone!r} is not an IANA time zone") from None
+        return store_timezone(timezone)
+    except TimezoneError as error:
+        raise _fail(f"--timezone {error}") from None
 
 
 @app.command("build")
@@ -37,13 +35,15 @@ def build(
         False, "--check", help="Write nothing; exit 1 if the files differ from the code."
     ),
     timezone: str = typer.Option(
-        DEFAULT_TIMEZONE, "--timezone", help="Display and default store time zone (IANA)."
+        DEFAULT_TIMEZONE,
+        "--timezone",
+        help="The stores' time zone (IANA): local days and the dashboards' display zone.",
     ),
 ) -> None:
     """Generate the dashboards' JSON from their Python definitions."""
     from dashboards.build import stale_files, write_dashboards
 
-    _check_timezone(timezone)
+    timezone = _check_timezone(timezone)
     if check:
         stale = stale_files(output, timezone)
         if stale:
@@ -80,7 +80,7 @@ def push(
     from dashboards.build import build_dashboards
     from dashboards.push import GrafanaProvisioner, InfluxDatasource, PushError, connect
 
-    _check_timezone(timezone)
+    timezone = _check_timezone(timezone)
     try:
         datasource = InfluxDatasource(
             url=influx_url,

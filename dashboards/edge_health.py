@@ -10,15 +10,17 @@ interval shows no value).
 
 from __future__ import annotations
 
-from grafanalib import core
+from dataclasses import dataclass
 
 from dashboards import influxql
+from dashboards.document import dashboard_json, query_variable
 from dashboards.panels import (
     Json,
     Layout,
     Target,
-    dashboard_json,
-    query_variable,
+    ValueText,
+    field_defaults,
+    override,
     table,
     time_series,
 )
@@ -28,19 +30,34 @@ MAX_DATA_POINTS = 360
 MINIMUM_INTERVAL = "1m"
 """Health reports arrive at most every few seconds; 1 min is the finest chart resolution."""
 
+STATES = (ValueText("online", "online", "green"), ValueText("offline", "offline", "red"))
+NEVER_PUBLISHED = (ValueText("-1", "never", "red"),)
+"""``seconds_since_publish`` is -1 when the worker has not published since it started."""
+
 _SELECTED = f"{influxql.matches('store', 'store')} AND {influxql.matches('camera', 'camera')}"
 _PER_CAMERA = '"store", "camera"'
 
 
 def per_interval(selection: str, measurement: str = influxql.EDGE_HEALTH) -> str:
-    """``selection`` per ``$__interval`` and camera over the dashboard's range."""
+    """``selection`` per ``$__interval`` and camera over the dashboard's range; an interval
+    without reports is null, drawn as a gap (``spanNulls: false``)."""
     return (
         f'SELECT {selection} FROM "{measurement}" WHERE {_SELECTED} AND $timeFilter '
         f"GROUP BY time($__interval), {_PER_CAMERA} fill(null)"
     )
 
 
-def _tables(layout: Layout) -> list[core.Panel]:
+def _mapped(column: str, mappings: tuple[ValueText, ...], **properties: object) -> Json:
+    """Column ``column`` shown through value mappings, its cell coloured by them."""
+    return override(
+        column,
+        mappings=field_defaults(mappings=mappings)["mappings"],
+        **{"custom.cellOptions": {"type": "color-text"}},
+        **properties,
+    )
+
+
+def _tables(layout: Layout) -> list[Json]:
     status = table(
         "Status",
         [
@@ -53,9 +70,11 @@ def _tables(layout: Layout) -> list[core.Panel]:
         layout.place(10, 8),
         description="Connection state per camera (online on connect, offline from the MQTT "
         "last will) and when it last changed.",
+        columns=("store", "camera", "state", "online", "Time"),
         sort_by="state",
         descending=False,
         renamed={"Time": "since"},
+        overrides=[_mapped("state", STATES)],
     )
     last_seen = table(
         "Last health report",
@@ -70,52 +89,77 @@ def _tables(layout: Layout) -> list[core.Panel]:
         layout.place(14, 8),
         description="The latest health report per camera; its time is when the camera was "
         "last seen. Oldest first.",
+        columns=(
+            "store",
+            "camera",
+            "Time",
+            "source_state",
+            "frames_per_second",
+            "frames_dropped",
+            "outbox_depth",
+            "seconds_since_publish",
+        ),
         sort_by="last seen",
         descending=False,
         renamed={"Time": "last seen"},
+        overrides=[_mapped("seconds_since_publish", NEVER_PUBLISHED, unit="s")],
     )
     return [status, last_seen]
 
 
-def _charts(layout: Layout) -> list[core.Panel]:
-    charts = (
-        ("Frames per second", 'mean("frames_per_second")', "Mean processing rate.", "short"),
-        (
-            "Dropped frames",
-            'non_negative_difference(last("frames_dropped"))',
-            "Frames captured but skipped because the detector was busy, per interval.",
-            "short",
-        ),
-        (
-            "Outbox depth",
-            'max("outbox_depth")',
-            "Count intervals stored on the device and not yet confirmed by the broker.",
-            "short",
-        ),
-        (
-            "Seconds since last publish",
-            'max("seconds_since_publish")',
-            "Age of the last confirmed publish when the report was made (-1: never).",
-            "s",
-        ),
-        (
-            "Detector latency",
-            'mean("detector_milliseconds")',
-            "Mean detector time per frame.",
-            "ms",
-        ),
-    )
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    selection: str
+    description: str
+    unit: str
+    minimum: float | None = 0
+    mappings: tuple[ValueText, ...] = ()
+
+
+CHARTS = (
+    Chart("Frames per second", 'mean("frames_per_second")', "Mean processing rate.", "fps"),
+    Chart(
+        "Dropped frames",
+        'non_negative_difference(last("frames_dropped"))',
+        "Frames captured but skipped because the detector was busy, per interval.",
+        "short",
+    ),
+    Chart(
+        "Outbox depth",
+        'max("outbox_depth")',
+        "Count intervals stored on the device and not yet confirmed by the broker.",
+        "short",
+    ),
+    Chart(
+        "Seconds since last publish",
+        'max("seconds_since_publish")',
+        "Age of the last confirmed publish when the report was made (never: nothing "
+        "published since the worker started).",
+        "s",
+        minimum=None,
+        mappings=NEVER_PUBLISHED,
+    ),
+    Chart(
+        "Detector latency", 'mean("detector_milliseconds")', "Mean detector time per frame.", "ms"
+    ),
+)
+
+
+def _charts(layout: Layout) -> list[Json]:
     return [
         time_series(
-            title,
-            [Target(per_interval(selection), alias="$tag_store / $tag_camera")],
+            chart.title,
+            [Target(per_interval(chart.selection), alias="$tag_store / $tag_camera")],
             layout.place(12, 7),
-            description=description,
-            unit=unit,
+            description=f"{chart.description} A gap: no health report in that interval.",
+            unit=chart.unit,
+            minimum=chart.minimum,
+            mappings=chart.mappings,
             minimum_interval=MINIMUM_INTERVAL,
             max_data_points=MAX_DATA_POINTS,
         )
-        for title, selection, description, unit in charts
+        for chart in CHARTS
     ]
 
 

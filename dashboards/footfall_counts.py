@@ -2,8 +2,10 @@
 store-local time, and the same range in the three previous weeks for comparison.
 
 Only entrance lines count (``entrance = 'true'``): a staff door or an inner line is counted by
-the edge but is not a visit. Days and weeks start at midnight in the ``timezone`` variable
-(``tz()`` clause); weeks start on Monday.
+the edge but is not a visit. Days and weeks start at midnight in the build's time zone
+(``dashboards build --timezone``; ``tz()`` clause), which is also the dashboard's display zone,
+so a day's bar starts at local midnight and is labelled with its local date; weeks start on
+Monday. The default range is the last four whole weeks.
 
 Grafana cannot shift one query of a panel in time, so the comparison with previous weeks is
 (a) the hourly chart repeated with a panel time shift of 7, 14 and 21 days and (b) one stat
@@ -13,24 +15,24 @@ panel whose queries read the same range moved back by whole weeks
 
 from __future__ import annotations
 
-from grafanalib import core
-
 from dashboards import influxql
+from dashboards.document import constant_variable, dashboard_json, query_variable
 from dashboards.panels import (
     Json,
     Layout,
     Target,
-    dashboard_json,
-    query_variable,
+    bar_chart,
+    day_labels,
     stat,
     table,
-    textbox_variable,
     time_series,
 )
 from dashboards.policy_impact import policy_change_annotation
 
 UID = "footfall-counts"
 WEEKS_BACK = (1, 2, 3)
+WEEKS_SHOWN = 4
+"""Default range: the last four whole weeks (Monday 00:00 to Sunday 24:00, display zone)."""
 
 _FROM = f'FROM "{influxql.LINE_COUNTS}"'
 _TZ = influxql.store_timezone()
@@ -45,33 +47,37 @@ def entries_per(bucket: str, *, by: str = '"store"', camera: bool = False) -> st
     )
 
 
-def _period_panels(layout: Layout) -> list[core.Panel]:
+def _period_panels(layout: Layout, timezone: str) -> list[Json]:
     hourly = time_series(
         "Entries per hour",
         [Target(entries_per("1h"), alias="$tag_store")],
         layout.place(24, 8),
-        description="Visits per store-local hour.",
+        description="Visits per store-local hour, stores stacked.",
         bars=True,
     )
-    daily = time_series(
+    daily = bar_chart(
         "Entries per day",
         [Target(entries_per("1d"), alias="$tag_store")],
         layout.place(12, 8),
-        description="Visits per store-local day (midnight to midnight in the time zone variable).",
-        bars=True,
+        description="Visits per store-local day (midnight to midnight), one bar per store, "
+        "labelled with the local date.",
+        x_field="Time",
+        transformations=day_labels(timezone),
     )
-    weekly = time_series(
+    weekly = bar_chart(
         "Entries per week",
         [Target(entries_per(f"7d, {influxql.WEEK_OFFSET}"), alias="$tag_store")],
         layout.place(12, 8),
-        description="Visits per week, Monday to Sunday in store-local time. InfluxDB 1.x "
-        "starts the first week after a daylight-saving change at 01:00 instead of 00:00.",
-        bars=True,
+        description="Visits per week, Monday to Sunday in store-local time, labelled with "
+        "the Monday's date. InfluxDB 1.x starts the first week after a daylight-saving change "
+        "at 01:00 instead of 00:00.",
+        x_field="Time",
+        transformations=day_labels(timezone),
     )
     return [hourly, daily, weekly]
 
 
-def _entrance_panels(layout: Layout) -> list[core.Panel]:
+def _entrance_panels(layout: Layout) -> list[Json]:
     per_entrance = time_series(
         "Entries per hour by entrance",
         [
@@ -96,6 +102,7 @@ def _entrance_panels(layout: Layout) -> list[core.Panel]:
         ],
         layout.place(8, 8),
         description="Entries and exits per entrance line, busiest first.",
+        columns=("store", "camera", "line", "entries", "exits", "Time"),
         sort_by="entries",
         hidden=("Time",),
     )
@@ -106,8 +113,8 @@ def _shifted_range(weeks: int) -> str:
     return f"time >= ${{__from}}ms - {7 * weeks}d AND time <= ${{__to}}ms - {7 * weeks}d"
 
 
-def _comparison_panels(layout: Layout) -> list[core.Panel]:
-    panels: list[core.Panel] = [
+def _comparison_panels(layout: Layout) -> list[Json]:
+    panels: list[Json] = [
         time_series(
             f"Entries per hour, {weeks} week{'s' if weeks > 1 else ''} earlier",
             [Target(entries_per("1h"), alias="$tag_store")],
@@ -151,17 +158,18 @@ def build(timezone: str) -> Json:
         title="Footfall · Entries",
         description=__doc__ or "",
         panels=[
-            *_period_panels(layout),
+            *_period_panels(layout, timezone),
             *_entrance_panels(layout),
             *_comparison_panels(layout),
         ],
         variables=[
             query_variable("store", "Store", stores),
             query_variable("camera", "Camera", cameras),
-            textbox_variable("timezone", "Store time zone", timezone),
+            constant_variable("timezone", timezone),
         ],
         annotations=[policy_change_annotation()],
-        time_from="now-7d",
+        time_from=f"now-{WEEKS_SHOWN - 1}w/w",
+        time_to="now/w",
         refresh="5m",
         timezone=timezone,
     )

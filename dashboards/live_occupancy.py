@@ -8,17 +8,16 @@ which covers a closed night).
 
 from __future__ import annotations
 
-from grafanalib import core
-
 from dashboards import influxql
+from dashboards.document import dashboard_json, query_variable
 from dashboards.panels import (
     Json,
     Layout,
     Target,
-    dashboard_json,
-    query_variable,
+    override,
     stat,
     table,
+    thresholds_json,
     time_series,
 )
 
@@ -28,9 +27,19 @@ LOAD_THRESHOLDS = (("green", None), ("orange", 80.0), ("red", 100.0))
 
 _FROM = f'FROM "{influxql.STORE_OCCUPANCY}"'
 _SELECTED = f"{influxql.matches('store', 'store')} AND $timeFilter"
+TABLE_COLUMNS = (
+    "store",
+    "load_percent",
+    "occupancy",
+    "capacity",
+    "entries_today",
+    "exits_today",
+    "over_capacity",
+    "Time",
+)
 
 
-def _current_panels(layout: Layout) -> list[core.Panel]:
+def _current_panels(layout: Layout) -> list[Json]:
     occupancy = stat(
         "Occupancy now",
         [
@@ -53,10 +62,11 @@ def _current_panels(layout: Layout) -> list[core.Panel]:
             )
         ],
         layout.place(8, 6),
-        description="Occupancy as a percentage of the store's capacity; stores without a "
-        "configured capacity show no value.",
+        description="Occupancy as a percentage of the store's capacity: orange from 80 %, "
+        "red at capacity; stores without a configured capacity show no value.",
         unit="percent",
         thresholds=LOAD_THRESHOLDS,
+        decimals=0,
     )
     entries = stat(
         "Entries today",
@@ -73,7 +83,7 @@ def _current_panels(layout: Layout) -> list[core.Panel]:
     return [occupancy, load, entries]
 
 
-def _history_panels(layout: Layout) -> list[core.Panel]:
+def _history_panels(layout: Layout) -> list[Json]:
     over_time = time_series(
         "Occupancy and capacity",
         [
@@ -110,8 +120,18 @@ def _history_panels(layout: Layout) -> list[core.Panel]:
         ],
         layout.place(24, 10),
         description="Every store, fullest first (by load; stores without capacity last).",
+        columns=TABLE_COLUMNS,
         sort_by="load_percent",
         hidden=("Time",),
+        overrides=[
+            override(
+                "load_percent",
+                unit="percent",
+                decimals=0,
+                thresholds=thresholds_json(LOAD_THRESHOLDS),
+                **{"custom.cellOptions": {"type": "color-background"}},
+            )
+        ],
     )
     return [over_time, all_stores]
 

@@ -14,26 +14,31 @@ pair per day of the window.
 
 from __future__ import annotations
 
-from grafanalib import core
-
 from dashboards import influxql
+from dashboards.document import (
+    custom_variable,
+    dashboard_json,
+    influxql_annotation,
+    query_variable,
+)
 from dashboards.panels import (
     Json,
     Layout,
     Target,
-    annotation,
     bar_chart,
-    custom_variable,
-    dashboard_json,
-    query_variable,
+    day_labels,
+    override,
     stat,
     table,
+    thresholds_json,
     time_series,
 )
 
 UID = "footfall-policy-impact"
 WINDOW_DAYS = ("7", "14", "28", "56")
 DEFAULT_WINDOW_DAYS = "28"
+EFFECT_THRESHOLDS = (("red", None), ("green", 0.0))
+"""Effects and interval bounds: red below zero (fewer visits), green from zero."""
 
 _CHANGE = "'${effective_date:raw} 00:00:00'"
 """Store-local midnight of the effective date (read in the ``tz()`` zone of the query)."""
@@ -88,19 +93,24 @@ def mean_daily_visits(window: str, name: str) -> str:
 
 def policy_change_annotation() -> Json:
     """Every registered (not removed) policy change of the selected stores, at store-local
-    midnight of its effective date; shared with the Footfall dashboard."""
-    return annotation(
+    midnight of its effective date, one marker per store: title = the policy, text = its
+    description, tags = the store. Shared with the Footfall dashboard.
+
+    The policy comes first and matches neither column setting, so the InfluxDB plugin takes it
+    as the title; ``tagsColumn`` is not ``policy``, which the plugin would also find in every
+    server-side column name (``policy_changes.<column>``)."""
+    return influxql_annotation(
         "Policy changes",
-        'SELECT "description", "policy", "store" '
+        'SELECT "policy", "description", "store" '
         f'FROM "{influxql.POLICY_CHANGES}" '
         f"""WHERE "removed" = false AND {influxql.matches("store", "store")} AND $timeFilter""",
-        text="description",
-        tags=("policy", "store"),
+        text_column="description",
+        tags_column="store",
         colour="purple",
     )
 
 
-def _window_panels(layout: Layout) -> list[core.Panel]:
+def _window_panels(layout: Layout, timezone: str) -> list[Json]:
     means = stat(
         "Mean visits per day: before and after",
         [
@@ -128,12 +138,15 @@ def _window_panels(layout: Layout) -> list[core.Panel]:
         "Visits per day around the change",
         [Target(daily_visits(_AROUND), alias="visits")],
         layout.place(24, 8),
-        description="Daily visits from the window before to the window after the change.",
+        description="Daily visits from the window before to the window after the change, "
+        "labelled with the date in the dashboard's time zone.",
+        x_field="Time",
+        transformations=day_labels(timezone),
     )
     return [means, overlaid, around]
 
 
-def _table_panels(layout: Layout) -> list[core.Panel]:
+def _table_panels(layout: Layout) -> list[Json]:
     effects = table(
         "Effect estimates",
         [
@@ -150,8 +163,19 @@ def _table_panels(layout: Layout) -> list[core.Panel]:
         description="Effect on visits in percent with its confidence interval, per policy of "
         "the store and estimation method, and the selected policy's estimate pooled over its "
         "stores, as last stored by the aggregator.",
+        columns=("store", "policy", "method", "effect_pct", "ci_low_pct", "ci_high_pct", "Time"),
         sort_by="effect_pct",
         hidden=("Time",),
+        overrides=[
+            override(
+                column,
+                unit="percent",
+                decimals=1,
+                thresholds=thresholds_json(EFFECT_THRESHOLDS),
+                **{"custom.cellOptions": {"type": "color-text"}},
+            )
+            for column in ("effect_pct", "ci_low_pct", "ci_high_pct")
+        ],
     )
     changes = table(
         "Registered policy changes",
@@ -165,18 +189,27 @@ def _table_panels(layout: Layout) -> list[core.Panel]:
         layout.place(12, 8),
         description="All stores' policy changes, latest effective date first; click a row "
         "to see the visits around that change.",
+        columns=(
+            "store",
+            "policy",
+            "effective_date",
+            "timezone",
+            "description",
+            "removed",
+            "Time",
+        ),
         sort_by="effective_date",
         hidden=("Time",),
         row_link=(
             "Visits around this change",
-            f"/d/{UID}/?var-store=${{__data.fields.store}}"
-            "&var-policy=${__data.fields.policy}&${window_days:queryparam}",
+            f"/d/{UID}/?var-store=${{__data.fields.store:percentencode}}"
+            "&var-policy=${__data.fields.policy:percentencode}&${window_days:queryparam}",
         ),
     )
     return [effects, changes]
 
 
-def _context_panel(layout: Layout) -> core.Panel:
+def _context_panel(layout: Layout) -> Json:
     return time_series(
         "Visits per day",
         [Target(daily_visits("$timeFilter"), alias="$store")],
@@ -193,7 +226,11 @@ def build(timezone: str) -> Json:
         uid=UID,
         title="Footfall · Policy impact",
         description=__doc__ or "",
-        panels=[*_window_panels(layout), *_table_panels(layout), _context_panel(layout)],
+        panels=[
+            *_window_panels(layout, timezone),
+            *_table_panels(layout),
+            _context_panel(layout),
+        ],
         variables=[
             query_variable("store", "Store", influxql.tag_values(changes, "store"), multi=False),
             query_variable(
@@ -219,7 +256,8 @@ def build(timezone: str) -> Json:
             custom_variable("window_days", "Window (days)", WINDOW_DAYS, DEFAULT_WINDOW_DAYS),
         ],
         annotations=[policy_change_annotation()],
-        time_from="now-90d",
+        time_from="now-89d/d",
+        time_to="now/d",
         refresh="",
         timezone=timezone,
     )

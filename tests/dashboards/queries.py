@@ -9,6 +9,7 @@ end-to-end test on data from a real edge -> MQTT -> aggregator run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,9 @@ class DashboardQuery:
     reference: str
     statement: str
     table: bool = False
+    alias: str = ""
+    """The target's alias with template variables filled in, as Grafana's frontend sends it
+    (``$tag_<key>`` is left for the InfluxDB backend)."""
 
 
 @dataclass(frozen=True)
@@ -178,18 +182,29 @@ def dashboard_queries(
                     target["refId"],
                     substitution.apply(target["query"]),
                     table=target.get("resultFormat") == "table",
+                    alias=_alias(target.get("alias", ""), variables),
                 )
             )
     plain = Substitution(dashboard_range, variables)
     for annotation in dashboard.get("annotations", {}).get("list", []):
-        if annotation.get("enable") and annotation.get("query"):
-            statement = plain.apply(annotation["query"])
+        # Grafana's InfluxDB plugin runs an annotation's target query; legacy top-level keys
+        # are read only into an existing target without a query (its prepareAnnotation).
+        query = (annotation.get("target") or {}).get("query")
+        if annotation.get("enable") and query:
+            statement = plain.apply(query)
             found.append(DashboardQuery(uid, "annotation", annotation["name"], "", statement))
     for variable in dashboard["templating"]["list"]:
         if variable["type"] == "query":
             statement = plain.apply(variable["query"])
             found.append(DashboardQuery(uid, "variable", variable["name"], "", statement))
     return found
+
+
+def _alias(alias: str, variables: Mapping[str, VariableValue]) -> str:
+    for name, value in variables.items():
+        pattern = re.compile(r"\$\{" + re.escape(name) + r"\}|\$" + re.escape(name) + r"\b")
+        alias = pattern.sub(",".join(value.values).replace("\\", "\\\\"), alias)
+    return alias
 
 
 def run_dashboard(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from dashboards.build import GENERATED, build_dashboards, render, stale_files
+from dashboards.build import GENERATED, TimezoneError, build_dashboards, render, stale_files
 from dashboards.panels import DATASOURCE_UID, FOLDER_TITLE, FOLDER_UID, Json
 from dashboards.push import MINIMUM_INTERVAL, InfluxDatasource
 from footfall.cli import app
@@ -53,6 +53,20 @@ def test_build_rejects_an_unknown_timezone() -> None:
     assert "IANA" in result.output
 
 
+def test_build_refuses_browser_time_and_spells_utc_for_influxdb() -> None:
+    """``tz('browser')`` and ``tz('utc')`` are not zones InfluxDB knows: every Footfall query
+    would fail."""
+    result = CliRunner().invoke(app, ["dashboards", "build", "--timezone", "browser"])
+    assert result.exit_code == 2
+    assert "named zone" in result.output
+    with pytest.raises(TimezoneError, match="browser"):
+        build_dashboards("browser")
+    utc = build_dashboards("utc")["footfall.json"]
+    assert utc["timezone"] == "utc"
+    timezone = next(v for v in utc["templating"]["list"] if v["name"] == "timezone")
+    assert timezone["query"] == "UTC"
+
+
 def test_build_is_deterministic_and_timezone_is_a_parameter() -> None:
     first, second = build_dashboards(), build_dashboards()
     assert {name: render(data) for name, data in first.items()} == {
@@ -61,7 +75,10 @@ def test_build_is_deterministic_and_timezone_is_a_parameter() -> None:
     london = build_dashboards("Europe/London")["footfall.json"]
     assert london["timezone"] == "Europe/London"
     timezone = next(v for v in london["templating"]["list"] if v["name"] == "timezone")
-    assert timezone["current"]["value"] == "Europe/London"
+    assert (timezone["type"], timezone["query"]) == ("constant", "Europe/London")
+    daily = next(panel for panel in london["panels"] if panel["title"] == "Entries per day")
+    (label,) = [t for t in daily["transformations"] if t["id"] == "formatTime"]
+    assert label["options"]["timezone"] == "Europe/London", "labels in the tz() zone"
 
 
 def test_there_are_four_dashboards_with_distinct_uids(committed: dict[str, Json]) -> None:
@@ -83,7 +100,7 @@ def test_every_query_uses_the_datasource_and_explicit_variable_formats(
     for dashboard in committed.values():
         names = {variable["name"] for variable in dashboard["templating"]["list"]}
         texts = [variable["query"] for variable in dashboard["templating"]["list"]]
-        texts += [annotation["query"] for annotation in dashboard["annotations"]["list"]]
+        texts += [annotation["target"]["query"] for annotation in dashboard["annotations"]["list"]]
         for panel in iter_panels(dashboard):
             assert panel["datasource"]["uid"] == DATASOURCE_UID, panel["title"]
             for target in panel["targets"]:

@@ -9,13 +9,23 @@ from datetime import datetime, timedelta
 import pytest
 
 from aggregator.storage.influx import InfluxClient
+from dashboards.edge_health import CHARTS
 from dashboards.panels import Json
 from tests.dashboards import seed
-from tests.dashboards.frames import table_rows
+from tests.dashboards.grafana_checker import (
+    ShownFrame,
+    panel_job,
+    run_checker,
+    shown_panels,
+    table_rows,
+)
+from tests.dashboards.grafana_frames import epoch_ms
 from tests.dashboards.macros import TimeRange
 from tests.dashboards.queries import QueryResult, find_result, iter_panels, run_dashboard
 from tests.dashboards.seed import by_time, health_report
 
+GREEN, RED = "#73BF69", "#F2495C"
+"""Grafana's "green" and "red" in its default (dark) theme."""
 HOUR = TimeRange(seed.HEALTH_START, seed.HEALTH_START + timedelta(minutes=59, seconds=59.999))
 
 
@@ -37,11 +47,24 @@ def per_camera(result: QueryResult) -> dict[str, dict[datetime, object]]:
     return {one.tags["camera"]: by_time(one) for one in result.series}
 
 
-def test_status_table_puts_offline_cameras_first(results: list[QueryResult], edge: Json) -> None:
-    panel = next(p for p in iter_panels(edge) if p["title"] == "Status")
-    rows = table_rows(find_result(results, "Status").series, panel)
+def panel_named(dashboard: Json, title: str) -> Json:
+    return next(panel for panel in iter_panels(dashboard) if panel["title"] == title)
+
+
+@pytest.fixture
+def tables(results: list[QueryResult], edge: Json) -> dict[str, ShownFrame]:
+    """The two tables as Grafana shows them (tags in the server's reversed map order)."""
+    panels = [panel for panel in iter_panels(edge) if panel["type"] == "table"]
+    shown = shown_panels(edge, results, panels, tag_order="reversed")
+    return {title: frame for title, (frame,) in shown.items()}
+
+
+def test_status_table_puts_offline_cameras_first(tables: dict[str, ShownFrame], edge: Json) -> None:
+    status = tables["Status"]
+    assert status.names() == ["store", "camera", "state", "online", "since"]
+    rows = table_rows(status, panel_named(edge, "Status"))
     assert rows[0] == {
-        "since": "2024-02-11T12:41:00Z",
+        "since": epoch_ms("2024-02-11T12:41:00Z"),
         "camera": "side-cam",
         "store": "north",
         "state": "offline",
@@ -51,21 +74,49 @@ def test_status_table_puts_offline_cameras_first(results: list[QueryResult], edg
         ("door-cam", "online"),
         ("front-cam", "online"),
     ]
+    state = status.field("state")
+    colours = dict(zip(state.values, state.colors, strict=True))
+    assert colours == {"online": GREEN, "offline": RED}, "the state's value mapping"
+    assert status.field("since").texts[state.values.index("offline")] == "2024-02-11 12:41:00"
 
 
-def test_last_seen_is_the_time_of_the_last_report(results: list[QueryResult], edge: Json) -> None:
-    panel = next(p for p in iter_panels(edge) if p["title"] == "Last health report")
-    rows = table_rows(find_result(results, "Last health report").series, panel)
+def test_last_seen_is_the_time_of_the_last_report(
+    tables: dict[str, ShownFrame], edge: Json
+) -> None:
+    shown = tables["Last health report"]
+    assert shown.names()[:4] == ["store", "camera", "last seen", "source_state"]
+    rows = table_rows(shown, panel_named(edge, "Last health report"))
     assert [(row["camera"], row["last seen"]) for row in rows] == [
-        ("side-cam", "2024-02-11T12:40:00Z"),
-        ("door-cam", "2024-02-11T12:59:30Z"),
-        ("front-cam", "2024-02-11T12:59:30Z"),
+        ("side-cam", epoch_ms("2024-02-11T12:40:00Z")),
+        ("door-cam", epoch_ms("2024-02-11T12:59:30Z")),
+        ("front-cam", epoch_ms("2024-02-11T12:59:30Z")),
     ]
+    assert set(shown.field("seconds_since_publish").texts) == {"2 s"}
     last_side = health_report("north", "side-cam", seed.SIDE_CAM_LAST_REPORT)
     assert rows[0]["frames_per_second"] == last_side.frames_per_second == 11.0
     assert rows[0]["frames_dropped"] == last_side.frames_dropped
     assert rows[0]["seconds_since_publish"] == 2.0
     assert rows[2]["outbox_depth"] == seed.HEALTH_REPORTS - 1 - 60
+
+
+def test_never_published_shows_never(edge: Json) -> None:
+    """``seconds_since_publish`` is -1 before a worker's first publish: the table and the chart
+    say "never" instead of a negative age, and the chart's axis is not cut at 0."""
+    table = panel_named(edge, "Last health report")
+    chart = panel_named(edge, "Seconds since last publish")
+    assert "min" not in chart["fieldConfig"]["defaults"]
+    times = {"name": "Time", "type": "time", "values": [0, 60_000], "config": {}}
+    ages = {"name": "seconds_since_publish", "type": "number", "values": [-1.0, 2.0]}
+    value = {**ages, "name": "Value", "config": {"displayNameFromDS": "north / door-cam"}}
+    answers = run_checker(
+        [
+            panel_job(table, [{"refId": "A", "fields": [times, {**ages, "config": {}}]}], "utc"),
+            panel_job(chart, [{"refId": "A", "fields": [times, value]}], "utc"),
+        ]
+    )
+    for answer in answers:
+        (frame,) = answer["frames"]
+        assert frame["fields"][1]["texts"] == ["never", "2 s"]
 
 
 def test_charts_use_one_minute_intervals(results: list[QueryResult]) -> None:
@@ -78,6 +129,21 @@ def test_charts_use_one_minute_intervals(results: list[QueryResult]) -> None:
     assert cameras["front-cam"][minute(30)] == 12.25
     assert cameras["side-cam"][minute(40)] == 11.0, "only report 80 (12:40:00) in that minute"
     assert all(cameras["side-cam"][minute(index)] is None for index in range(41, 60))
+
+
+def test_an_outage_is_a_gap(results: list[QueryResult], edge: Json) -> None:
+    """side-cam stops reporting at 12:40: Grafana gets nulls for the later minutes and, with
+    ``spanNulls: false``, draws no line over them."""
+    for chart in CHARTS:
+        custom = panel_named(edge, chart.title)["fieldConfig"]["defaults"]["custom"]
+        assert custom["spanNulls"] is False, chart.title
+    shown = shown_panels(edge, results, [panel_named(edge, "Frames per second")])
+    frames = {frame.fields[1].display_name: frame for frame in shown["Frames per second"]}
+    side = frames["north / side-cam"]
+    times, values = side.fields[0].values, side.fields[1].values
+    missing = [time for time, value in zip(times, values, strict=True) if value is None]
+    assert missing == [epoch_ms(minute(index).isoformat()) for index in range(41, 60)]
+    assert frames["north / door-cam"].fields[1].values.count(None) == 0
 
 
 def test_dropped_frames_per_minute_survive_a_restart(results: list[QueryResult]) -> None:

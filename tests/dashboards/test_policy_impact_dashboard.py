@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from statistics import mean
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -131,6 +132,20 @@ def test_daily_context_and_annotation(results: list[QueryResult]) -> None:
     assert [row[0] for row in annotations.values] == ["2024-01-22T05:00:00Z"]
 
 
+def percent_encoded(value: str) -> str:
+    """Grafana's ``percentencode`` format: JavaScript's ``encodeURIComponent``."""
+    return quote(value, safe="-_.!~*'()")
+
+
+def test_row_links_encode_the_row_values(policy: Json) -> None:
+    """A store or policy name with ``&``, ``#`` or spaces must not break the link's query."""
+    panel = next(p for p in iter_panels(policy) if p["title"] == "Registered policy changes")
+    (link,) = panel["fieldConfig"]["defaults"]["links"]
+    assert "${__data.fields.store:percentencode}" in link["url"]
+    assert "${__data.fields.policy:percentencode}" in link["url"]
+    assert percent_encoded("north & co #2") == "north%20%26%20co%20%232"
+
+
 def test_each_registered_change_links_to_its_own_window(
     seeded_influx: InfluxClient, policy: Json, results: list[QueryResult]
 ) -> None:
@@ -142,8 +157,8 @@ def test_each_registered_change_links_to_its_own_window(
     for row in table_rows(find_result(results, title).series, panel):
         url = (
             link["url"]
-            .replace("${__data.fields.store}", row["store"])
-            .replace("${__data.fields.policy}", row["policy"])
+            .replace("${__data.fields.store:percentencode}", percent_encoded(row["store"]))
+            .replace("${__data.fields.policy:percentencode}", percent_encoded(row["policy"]))
             .replace("${window_days:queryparam}", "var-window_days=14")
         )
         assert url == (
