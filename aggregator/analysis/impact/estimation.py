@@ -22,6 +22,7 @@ from aggregator.analysis.impact.estimators import (
 from aggregator.analysis.impact.regression import EstimationError, Fit
 from aggregator.analysis.impact.results import (
     POOLED,
+    CumulativeEffect,
     ImpactReport,
     PlotSeries,
     QualityWarning,
@@ -95,15 +96,21 @@ def estimate_unit(
     if placebo is not None and placebo.estimate.excludes_zero:
         warnings.append(_placebo_warning(unit, settings, placebo))
     before, after = window_masks(unit.days, settings.windows)
+    per_day_after = _mean(unit.visits, after)
     result = UnitResult(
         store=unit.name,
         members=tuple(members),
         visits_per_day_before=_mean(unit.visits, before),
-        visits_per_day_after=_mean(unit.visits, after),
+        visits_per_day_after=per_day_after,
         estimates={method: fit.estimate for method, fit in fits.items()},
         primary_method=primary if primary in fits else None,
         placebo=placebo.estimate if placebo else None,
         comparison=comparison.describe() if primary == DIFFERENCE_IN_DIFFERENCES else "none",
+        cumulative=CumulativeEffect.from_estimate(
+            fits[primary].estimate, per_day_after, settings.after_days
+        )
+        if primary in fits
+        else None,
     )
     return EstimatedUnit(result, unit, fits, warnings)
 

@@ -32,6 +32,17 @@ def _visits(value: float) -> str:
     return "-" if not math.isfinite(value) else f"{value:,.0f}"
 
 
+def _signed(value: float) -> str:
+    return f"{value:+,.0f}"
+
+
+def _cumulative(unit: UnitResult) -> str:
+    total = unit.cumulative
+    if total is None or not math.isfinite(total.visits):
+        return "-"
+    return f"{_signed(total.visits)} [{_signed(total.ci_low)}, {_signed(total.ci_high)}]"
+
+
 def _row(unit: UnitResult) -> list[str]:
     primary = unit.primary
     effect = _interval(primary)
@@ -44,6 +55,7 @@ def _row(unit: UnitResult) -> list[str]:
         _visits(unit.visits_per_day_after),
         "-" if not math.isfinite(raw) else f"{raw:+.1f}%",
         effect,
+        _cumulative(unit),
         SHORT_NAMES.get(unit.primary_method or "", unit.excluded_reason or "-"),
         *(_interval(unit.estimates.get(method)) for method in SHORT_NAMES),
         _interval(unit.placebo),
@@ -60,7 +72,16 @@ def render(report: ImpactReport, console: Console) -> None:
         ),
         title_justify="left",
     )
-    for header in ("store", "visits/day before", "after", "raw", "effect [95% CI]", "method"):
+    headers = (
+        "store",
+        "visits/day before",
+        "after",
+        "raw",
+        "effect [95% CI]",
+        "visits gained [95% CI]",
+        "method",
+    )
+    for header in headers:
         table.add_column(header, justify="left" if header in ("store", "method") else "right")
     for method in SHORT_NAMES.values():
         table.add_column(method, justify="right")

@@ -36,6 +36,45 @@ def _number(value: float) -> float | None:
 
 
 @dataclass(frozen=True)
+class CumulativeEffect:
+    """Visits gained (negative: lost) over the whole after window, with a 95% interval.
+
+    With a log effect beta, the after window's counted visits V would have been V exp(-beta)
+    without the change, so the gain is V (1 - exp(-beta)); the interval applies the same map
+    to the effect's interval (it is monotone), so it excludes 0 exactly when the effect's does.
+    V is the mean over the after days with visits times the window's days, so a missing day
+    counts as an average one."""
+
+    visits: float
+    ci_low: float
+    ci_high: float
+    after_visits: float
+    days: int
+
+    @classmethod
+    def from_estimate(
+        cls, estimate: Estimate, visits_per_day_after: float, days: int
+    ) -> CumulativeEffect:
+        total = visits_per_day_after * days
+        margin = estimate.critical_value * estimate.standard_error
+        low, high = (
+            total * -float(np.expm1(-log_effect))
+            for log_effect in (estimate.log_effect - margin, estimate.log_effect + margin)
+        )
+        gained = total * -float(np.expm1(-estimate.log_effect))
+        return cls(gained, low, high, total, days)
+
+    def to_json(self) -> dict[str, float | int | None]:
+        return {
+            "visits": _number(self.visits),
+            "ci_low": _number(self.ci_low),
+            "ci_high": _number(self.ci_high),
+            "after_visits": _number(self.after_visits),
+            "days": self.days,
+        }
+
+
+@dataclass(frozen=True)
 class UnitResult:
     """Results for one store, or for the pooled treated stores (``store`` = ``pooled``)."""
 
@@ -48,6 +87,8 @@ class UnitResult:
     placebo: Estimate | None = None
     comparison: str = ""
     excluded_reason: str | None = None
+    cumulative: CumulativeEffect | None = None
+    """Of the primary estimate."""
 
     @property
     def raw_change_pct(self) -> float:
@@ -73,6 +114,7 @@ class UnitResult:
             "method": self.primary_method,
             "comparison": self.comparison,
             "estimates": {name: value.to_json() for name, value in self.estimates.items()},
+            "cumulative": self.cumulative.to_json() if self.cumulative else None,
             "placebo": self.placebo.to_json() if self.placebo else None,
             "excluded": self.excluded_reason,
         }
@@ -87,6 +129,23 @@ class PlotSeries:
     counterfactual: np.ndarray
     band_low: np.ndarray
     band_high: np.ndarray
+
+
+def cumulative_path(
+    series: PlotSeries, change: date, estimate: Estimate
+) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray, np.ndarray]:
+    """Per after day, visits gained so far and its 95% band (``CumulativeEffect`` day by day;
+    a missing day counts as an average after day, so the last value is the window's total)."""
+    after = np.asarray(series.days >= pd.Timestamp(change))
+    visits = series.visits[after]
+    filled = np.where(np.isfinite(visits), visits, np.nanmean(visits) if after.any() else 0.0)
+    running = np.cumsum(filled)
+    margin = estimate.critical_value * estimate.standard_error
+    low, high = (
+        running * -float(np.expm1(-(estimate.log_effect + sign * margin))) for sign in (-1, 1)
+    )
+    gained = running * -float(np.expm1(-estimate.log_effect))
+    return series.days[after], gained, low, high
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,11 @@ def test_csv_ad_hoc_json(visits_csv: Path) -> None:
     for unit in [report["pooled"], *report["stores"]]:
         assert {"effect_pct", "ci_low_pct", "ci_high_pct", "method"} <= unit.keys()
         assert unit["ci_low_pct"] < 25.0 < unit["ci_high_pct"]
+    for unit in [report["pooled"], *report["stores"]]:
+        # +25% on the after window's visits: a fifth of them were gained
+        cumulative = unit["cumulative"]
+        assert cumulative["days"] == 28
+        assert cumulative["ci_low"] < cumulative["after_visits"] * 0.2 < cumulative["ci_high"]
     assert report["placebo_date"] == "2025-09-08"
     # the placebo (a fake change four weeks earlier) is small next to the real +25%
     assert abs(report["pooled"]["placebo"]["effect_pct"]) < 10.0
@@ -60,6 +65,7 @@ def test_csv_ad_hoc_table(visits_csv: Path) -> None:
     assert "comparison: control stores c, d; placebo 2025-09-08" in result.output
     pooled = next(line for line in result.output.splitlines() if "pooled" in line)
     assert "DiD" in pooled
+    assert "visits gained [95% CI]" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(

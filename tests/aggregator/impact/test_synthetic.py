@@ -43,6 +43,13 @@ def _write_csv(hourly: pd.DataFrame, path: Path) -> None:
     )
 
 
+def _after_visits(hourly: pd.DataFrame, stores: list[str]) -> float:
+    local_days = hourly["time_utc"].dt.tz_convert(LONDON).dt.tz_localize(None).dt.normalize()
+    first, last = pd.Timestamp(CHANGE), pd.Timestamp(CHANGE + timedelta(days=27))
+    inside = hourly["store"].isin(stores) & (local_days >= first) & (local_days <= last)
+    return float(hourly.loc[inside, "visits"].sum())
+
+
 def _run(arguments: list[str]) -> str:
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
@@ -90,6 +97,18 @@ def test_injected_effects_are_recovered_through_influxdb(
         errors = [store["effect_pct"] - truth for store in report["stores"]]
         assert float(np.mean(np.abs(errors))) < 3.0
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        # visits gained over the after window: the truth is the counted visits less what they
+        # would have been without the change
+        counted = _after_visits(hourly, PLUS if name == "plus" else MINUS)
+        true_gain = counted * truth / (100.0 + truth)
+        cumulative = pooled["cumulative"]
+        print(
+            f"FIGURE synthetic {truth:+.0f}% visits gained: {cumulative['visits']:+,.0f} "
+            f"[{cumulative['ci_low']:+,.0f}, {cumulative['ci_high']:+,.0f}], "
+            f"truth {true_gain:+,.0f}"
+        )
+        assert cumulative["ci_low"] <= true_gain <= cumulative["ci_high"]
+        assert abs(cumulative["visits"] / true_gain - 1) < 0.2
     stored = influx.query(
         'SELECT "effect_pct" FROM "policy_effects" WHERE "store" = \'pooled\' '
         'GROUP BY "policy", "method"'
