@@ -6,7 +6,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients influxdb opencv-doc fonts-dejavu-core chromium docker-compose strace
+APT_PACKAGES := mosquitto mosquitto-clients influxdb opencv-doc fonts-dejavu-core chromium docker-compose strace \
+	python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-libav
 SAMPLE_CLIP := /usr/share/doc/opencv-doc/examples/data/vtest.avi
 export YOLO_OFFLINE := 1
 export YOLO_AUTOINSTALL := False
@@ -25,6 +27,7 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@# Debian's packaging starts the services system-wide where systemd runs; footfall starts its own.
+	@# python3-gi and gst-rtsp-server: tests/support/rtsp_camera.py (Debian's /usr/bin/python3) serves the test stream.
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +53,7 @@ lint: python-packages
 	$(BIN)/lint-imports
 
 typecheck: python-packages
-	$(BIN)/mypy protocol footfall edge aggregator dashboards
+	$(BIN)/mypy protocol command_line footfall edge aggregator dashboards
 
 pytest: setup
 	$(BIN)/pytest -q
