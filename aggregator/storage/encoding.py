@@ -19,11 +19,36 @@ from aggregator.storage.line_protocol import (
     escape_measurement,
     to_nanoseconds,
 )
-from aggregator.storage.measurements import CAMERA_INTERVALS, LINE_COUNTS, ZONE_OCCUPANCY
+from aggregator.storage.measurements import (
+    CAMERA_INTERVALS,
+    ENTRANCE_FALSE,
+    ENTRANCE_TRUE,
+    LINE_COUNTS,
+    ZONE_OCCUPANCY,
+    CameraIntervalsField,
+    LineCountsField,
+    Tag,
+    ZoneOccupancyField,
+)
 from protocol.messages import CountInterval
 
 MAX_CACHED_SERIES = 200_000
 """Series keys kept escaped; beyond this the cache is cleared (bounded memory)."""
+
+# Field keys followed by "=", in the order of aggregator.storage.points (no key needs escaping).
+_ENTRIES = f"{LineCountsField.ENTRIES}="
+_EXITS = f"{LineCountsField.EXITS}="
+_LINE_SECONDS = f"{LineCountsField.INTERVAL_SECONDS}="
+_LINE_ZEROS = f"{_ENTRIES}0i,{_EXITS}0i,{_LINE_SECONDS}0.0"
+_MEAN = f"{ZoneOccupancyField.MEAN}="
+_MAX = f"{ZoneOccupancyField.MAX}="
+_ZONE_SECONDS = f"{ZoneOccupancyField.INTERVAL_SECONDS}="
+_FRAMES = f"{CameraIntervalsField.FRAMES}="
+_SEQUENCE = f"{CameraIntervalsField.SEQUENCE}="
+_CAMERA_SECONDS = f"{CameraIntervalsField.INTERVAL_SECONDS}="
+_SOFTWARE_VERSION = f"{CameraIntervalsField.SOFTWARE_VERSION}="
+_CONFIG_FINGERPRINT = f"{CameraIntervalsField.CONFIG_FINGERPRINT}="
+_CAMERA_ZEROS = f"{_FRAMES}0i,{_CAMERA_SECONDS}0.0"
 
 
 class PointEncoder:
@@ -68,8 +93,8 @@ class IntervalEncoder:
     ``PointEncoder().encode_all(interval_points(message, entrance_lines))`` gives, without
     building :class:`Point` objects: the ingest hot path encodes every message, and the
     generic path was the largest cost after MQTT parsing. ``tests/aggregator/test_encoding``
-    pins the equality with a property test, so a change to the schema in
-    :mod:`aggregator.storage.measurements` that is not made here fails the tests.
+    pins the equality with a property test, so a change to the points of
+    :mod:`aggregator.storage.points` that is not made here fails the tests.
     """
 
     def __init__(self) -> None:
@@ -85,39 +110,40 @@ class IntervalEncoder:
         heads = self._heads
         lines = []
         for line_id, counts in message.lines.items():
-            entrance = "true" if entrance_lines is None or line_id in entrance_lines else "false"
+            is_entrance = entrance_lines is None or line_id in entrance_lines
+            entrance = ENTRANCE_TRUE if is_entrance else ENTRANCE_FALSE
             line_key = (LINE_COUNTS, store, camera, line_id, entrance)
             head = heads.get(line_key) or self._head(
                 line_key,
-                ("camera", camera),
-                ("entrance", entrance),
-                ("line", line_id),
-                ("store", store),
+                (Tag.CAMERA, camera),
+                (Tag.ENTRANCE, entrance),
+                (Tag.LINE, line_id),
+                (Tag.STORE, store),
             )
             lines.append(
-                f"{head} entries={counts.entries}i,exits={counts.exits}i,"
-                f"interval_seconds={seconds} {start}"
+                f"{head} {_ENTRIES}{counts.entries}i,{_EXITS}{counts.exits}i,"
+                f"{_LINE_SECONDS}{seconds} {start}"
             )
-            lines.extend(
-                f"{head} entries=0i,exits=0i,interval_seconds=0.0 {moment}" for moment in replaced
-            )
+            lines.extend(f"{head} {_LINE_ZEROS} {moment}" for moment in replaced)
         for zone_id, zone in message.zones.items():
             zone_key = (ZONE_OCCUPANCY, store, camera, zone_id)
             head = heads.get(zone_key) or self._head(
-                zone_key, ("camera", camera), ("store", store), ("zone", zone_id)
+                zone_key, (Tag.CAMERA, camera), (Tag.STORE, store), (Tag.ZONE, zone_id)
             )
             lines.append(
-                f"{head} mean={encode_field_value(float(zone.mean))},max={zone.max}i,"
-                f"interval_seconds={seconds} {start}"
+                f"{head} {_MEAN}{encode_field_value(float(zone.mean))},{_MAX}{zone.max}i,"
+                f"{_ZONE_SECONDS}{seconds} {start}"
             )
         camera_key = (CAMERA_INTERVALS, store, camera)
-        head = heads.get(camera_key) or self._head(camera_key, ("camera", camera), ("store", store))
-        lines.extend(f"{head} frames=0i,interval_seconds=0.0 {moment}" for moment in replaced)
+        head = heads.get(camera_key) or self._head(
+            camera_key, (Tag.CAMERA, camera), (Tag.STORE, store)
+        )
+        lines.extend(f"{head} {_CAMERA_ZEROS} {moment}" for moment in replaced)
         lines.append(
-            f"{head} frames={message.frames}i,sequence={message.sequence}i,"
-            f"interval_seconds={seconds},"
-            f"software_version={self._string(message.software_version)},"
-            f"config_fingerprint={self._string(message.config_fingerprint)} {start}"
+            f"{head} {_FRAMES}{message.frames}i,{_SEQUENCE}{message.sequence}i,"
+            f"{_CAMERA_SECONDS}{seconds},"
+            f"{_SOFTWARE_VERSION}{self._string(message.software_version)},"
+            f"{_CONFIG_FINGERPRINT}{self._string(message.config_fingerprint)} {start}"
         )
         return lines
 

@@ -34,7 +34,7 @@ from aggregator.storage.measurements import (
 from protocol.messages import CameraHealth, CameraStatus, CountInterval
 
 
-def entrance_tag(line_id: str, entrance_lines: set[str] | None) -> str:
+def _entrance_tag(line_id: str, entrance_lines: set[str] | None) -> str:
     """The ``entrance`` tag value of ``line_id``; ``entrance_lines`` None: every line is one."""
     is_entrance = entrance_lines is None or line_id in entrance_lines
     return ENTRANCE_TRUE if is_entrance else ENTRANCE_FALSE
@@ -62,7 +62,7 @@ def _line_points(message: CountInterval, entrance_lines: set[str] | None) -> lis
             Tag.STORE: message.store_id,
             Tag.CAMERA: message.camera_id,
             Tag.LINE: line_id,
-            Tag.ENTRANCE: entrance_tag(line_id, entrance_lines),
+            Tag.ENTRANCE: _entrance_tag(line_id, entrance_lines),
         }
         points.append(
             Point(
