@@ -103,6 +103,9 @@ class AggregatorConfig(Section):
     """Line protocol waits here while InfluxDB is down."""
     batch_points: Annotated[int, Field(ge=1)] = 5000
     batch_seconds: Annotated[float, Field(gt=0)] = 0.5
+    clock_skew_tolerance_seconds: Annotated[float, Field(ge=0)] = 300.0
+    """A count interval ending later than this after the aggregator's clock is refused
+    (dead letter, reason ``future_interval``): the edge device's clock is wrong."""
 
     def store(self, store_id: str) -> StoreConfig:
         for store in self.stores:

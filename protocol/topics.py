@@ -5,8 +5,10 @@
 {root}/{store}/{camera}/health     edge → aggregator and API (CameraHealth)
 {root}/{store}/{camera}/status     edge, retained; the Last Will says offline (CameraStatus)
 {root}/{store}/occupancy           aggregator → API and displays, retained (StoreOccupancy)
-{root}/dead-letter                 aggregator: refused payloads with the reason
+{root}/dead-letter                 aggregator, retained: refused payloads with the reason
 {root}/aggregator/line-counts      aggregator replicas: applied entrance counts
+{root}/aggregator/status/{client}  aggregator, retained: rejections by reason, unseen
+                                   entrance lines (AggregatorStatus)
 ```
 
 ``root`` is ``footfall/v1`` unless configured; a new, incompatible schema gets a new root.
@@ -63,6 +65,17 @@ def dead_letter_topic(root: str = TOPIC_ROOT) -> str:
 def sync_topic(root: str = TOPIC_ROOT) -> str:
     """Where aggregator replicas share the entrance counts each one applied."""
     return f"{root}/{AGGREGATOR_BRANCH}/line-counts"
+
+
+def aggregator_status_topic(client_id: str, root: str = TOPIC_ROOT) -> str:
+    """Where a replica retains its :class:`protocol.aggregator_status.AggregatorStatus`;
+    characters that would make another topic level or a wildcard become ``_``."""
+    level = "".join("_" if character in "/+#" else character for character in client_id)
+    return f"{root}/{AGGREGATOR_BRANCH}/status/{level or '_'}"
+
+
+def aggregator_status_filter(root: str = TOPIC_ROOT) -> str:
+    return f"{root}/{AGGREGATOR_BRANCH}/status/+"
 
 
 def camera_filter(kind: CameraTopicKind, root: str = TOPIC_ROOT, store_id: str = "+") -> str:
@@ -132,12 +145,20 @@ def aggregator_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
 
 
 def api_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
-    """The HTTP API and entrance displays: read-only."""
+    """The HTTP API and entrance displays: read-only (the aggregators' status gives
+    ``/health`` their rejection counts)."""
     return [
         AclRule("read", occupancy_filter(root)),
         AclRule("read", camera_filter("health", root)),
         AclRule("read", camera_filter("status", root)),
+        AclRule("read", aggregator_status_filter(root)),
     ]
+
+
+def operator_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
+    """A person looking into the system (``mosquitto_sub``): reads everything under the root,
+    dead letters and aggregator status included; publishes nothing."""
+    return [AclRule("read", f"{root}/#")]
 
 
 def store_rules(store_id: str, root: str = TOPIC_ROOT) -> list[AclRule]:

@@ -9,13 +9,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 
 from aggregator.api.auth import read_write_token
 from aggregator.api.board import LiveBoard
 from aggregator.api.context import ApiContext
 from aggregator.api.display_routes import display_router
 from aggregator.api.live_routes import live_router
+from aggregator.api.metrics import never_seen_lines, rejections_by_reason, render_metrics
 from aggregator.api.models import ApiHealth
 from aggregator.api.policy_routes import policy_router
 from aggregator.api.subscriber import LiveSubscriber
@@ -67,6 +68,13 @@ def create_app(config: AggregatorConfig) -> FastAPI:
         code = 200 if report.status == "ok" else 503
         return JSONResponse(report.model_dump(mode="json"), status_code=code)
 
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Rejections by reason (per aggregator replica) and more, Prometheus text format."""
+        return PlainTextResponse(
+            render_metrics(context.live_board()), media_type="text/plain; version=0.0.4"
+        )
+
     return app
 
 
@@ -95,6 +103,8 @@ def _health(context: ApiContext) -> ApiHealth:
     board = context.live_board()
     subscriber = context.subscriber
     connected = subscriber is not None and subscriber.connected
+    aggregators = board.aggregator_statuses()
+    rejected = rejections_by_reason(aggregators)
     return ApiHealth(
         status="ok" if connected else "degraded",
         mqtt_connected=connected,
@@ -104,4 +114,8 @@ def _health(context: ApiContext) -> ApiHealth:
         messages_received=board.counters.messages_received,
         messages_rejected=board.counters.messages_rejected,
         last_rejection=board.counters.last_rejection,
+        aggregator_rejected=sum(rejected.values()),
+        aggregator_rejected_by_reason=rejected,
+        entrance_lines_never_seen=never_seen_lines(aggregators),
+        aggregators=aggregators,
     )

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from protocol.aggregator_status import AggregatorStatus
 from protocol.messages import CameraHealth, CameraStatus, StoreOccupancy
 
 CameraKey = tuple[str, str]
@@ -56,6 +57,8 @@ class LiveBoard:
     _occupancy: dict[str, StoreOccupancy] = field(init=False, default_factory=dict)
     _cameras: dict[CameraKey, CameraState] = field(init=False, default_factory=dict)
     _listeners: list[_Listener] = field(init=False, default_factory=list)
+    _aggregators: dict[str, AggregatorStatus] = field(init=False, default_factory=dict)
+    """The retained status of each aggregator replica, by its status topic."""
 
     def __post_init__(self) -> None:
         if self.listener_queue_size < 1:
@@ -75,6 +78,13 @@ class LiveBoard:
 
     def submit_status(self, status: CameraStatus) -> None:
         self.loop.call_soon_threadsafe(self._apply_status, status)
+
+    def submit_aggregator_status(self, topic: str, status: AggregatorStatus | None) -> None:
+        """A replica's retained status; None: it was deleted (empty retained payload)."""
+        if status is None:
+            self.loop.call_soon_threadsafe(self._aggregators.pop, topic, None)
+        else:
+            self.loop.call_soon_threadsafe(self._aggregators.__setitem__, topic, status)
 
     def note_rejected(self, reason: str) -> None:
         self.counters.messages_rejected += 1
@@ -108,6 +118,9 @@ class LiveBoard:
             yield listener.queue
         finally:
             self._listeners.remove(listener)
+
+    def aggregator_statuses(self) -> list[AggregatorStatus]:
+        return [self._aggregators[topic] for topic in sorted(self._aggregators)]
 
     @property
     def listener_count(self) -> int:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from protocol.aggregator_status import AggregatorStatus
 from protocol.messages import CameraHealth, CameraStatus
 
 
@@ -46,4 +47,13 @@ class ApiHealth(ResponseModel):
     stream_listeners: int
     messages_received: int
     messages_rejected: int
+    """Messages the API itself refused (its own subscription)."""
     last_rejection: str | None
+    aggregator_rejected: int
+    """Messages the aggregator replicas refused since they started (all went to the dead
+    letters), from their retained status."""
+    aggregator_rejected_by_reason: dict[str, int]
+    entrance_lines_never_seen: list[str]
+    """``store/camera/line`` of registry entrance lines no edge device has reported."""
+    aggregators: list[AggregatorStatus]
+    """Each replica's retained status (``{root}/aggregator/status/{client id}``)."""

@@ -17,9 +17,16 @@ from pydantic import ValidationError
 
 from aggregator.api.board import LiveBoard
 from aggregator.config import MqttSettings
+from protocol.aggregator_status import AggregatorStatus
 from protocol.messages import CameraHealth, CameraStatus, StoreOccupancy
 from protocol.mqtt_client import configure_login
-from protocol.topics import camera_filter, occupancy_filter, topic_levels
+from protocol.topics import (
+    AGGREGATOR_BRANCH,
+    aggregator_status_filter,
+    camera_filter,
+    occupancy_filter,
+    topic_levels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +92,7 @@ class LiveSubscriber:
                 (occupancy_filter(self._root), 1),
                 (camera_filter("health", self._root), 0),
                 (camera_filter("status", self._root), 1),
+                (aggregator_status_filter(self._root), 1),
             ]
         )
 
@@ -111,6 +119,9 @@ class LiveSubscriber:
 
     def _route(self, topic: str, payload: bytes | bytearray) -> None:
         match topic_levels(topic, self._root):
+            case [branch, "status", _] if branch == AGGREGATOR_BRANCH:
+                replica = AggregatorStatus.model_validate_json(payload) if payload else None
+                self.board.submit_aggregator_status(topic, replica)
             case [store_id, "occupancy"]:
                 if not payload:
                     self.board.submit_occupancy_cleared(store_id)

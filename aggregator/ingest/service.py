@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from aggregator.config import AggregatorConfig
 from aggregator.ingest.consumer import AckToken, MqttConsumer
+from aggregator.ingest.entrances import EntranceLineWatch
 from aggregator.ingest.occupancy import LineRecord, OccupancyBook
 from aggregator.ingest.occupancy_sources import (
     decode_sync,
@@ -30,13 +31,24 @@ from aggregator.ingest.occupancy_sources import (
     sync_topic,
 )
 from aggregator.ingest.spool import Spool
-from aggregator.ingest.validation import Rejection, RejectionCounter, validate_message
+from aggregator.ingest.status_report import (
+    STATUS_PUBLISH_SECONDS,
+    LastRejection,
+    build_status,
+    status_key,
+)
+from aggregator.ingest.validation import (
+    Rejection,
+    RejectionCounter,
+    check_not_in_future,
+    validate_message,
+)
 from aggregator.ingest.writer import Backoff, BatchWriter
 from aggregator.storage.encoding import IntervalEncoder, PointEncoder
 from aggregator.storage.influx import InfluxClient, InfluxError
 from aggregator.storage.points import health_point, status_point
 from protocol.messages import CameraHealth, CountInterval
-from protocol.topics import occupancy_topic
+from protocol.topics import aggregator_status_topic, counts_topic, occupancy_topic
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +137,11 @@ class AggregatorService:
         self._intervals = IntervalEncoder()
         self._entrances: dict[tuple[str, str], set[str] | None] = {}
         self._recent = RecentSequences()
+        self._entrance_watch = EntranceLineWatch(config)
+        self._last_rejection = LastRejection()
+        self._started_utc = datetime.now(UTC).replace(microsecond=0)
+        self._status_topic = aggregator_status_topic(self.client_id, self._root)
+        self._published_status: tuple[object, ...] | None = None
         self._book_lock = threading.Lock()
         self.book = OccupancyBook(config, self._clock())
         self._stopping = threading.Event()
@@ -140,6 +157,7 @@ class AggregatorService:
             ("create database", self._influx.ensure_database),
             ("drain spool", self._drain_spool),
             ("rebuild occupancy", self._rebuild_occupancy),
+            ("find stored entrance lines", self._find_stored_entrance_lines),
         ):
             self._until_influx_answers(what, step)
             if self._stopping.is_set():
@@ -147,6 +165,8 @@ class AggregatorService:
         self.writer.start()
         self._receiving = True
         self.consumer.start()
+        self._entrance_watch.warn_at_start()
+        self._publish_status()
         self._announce_state()
         self._ticker = threading.Thread(target=self._tick, name="occupancy", daemon=True)
         self._ticker.start()
@@ -157,6 +177,7 @@ class AggregatorService:
         self._stopping.set()
         self.writer.wait_durable(timeout_seconds)
         self._publish_occupancy(self._clock())
+        self._publish_status()
         self.writer.stop(timeout_seconds)
         self.consumer.stop()
         if self._ticker is not None:
@@ -176,6 +197,9 @@ class AggregatorService:
                 delay_seconds = backoff.delay_seconds(failures)
                 log.warning("%s: %s; retrying in %.1f s", what, error, delay_seconds)
                 self._stopping.wait(delay_seconds)
+
+    def _find_stored_entrance_lines(self) -> None:
+        self._entrance_watch.mark_stored(self._influx)
 
     def _drain_spool(self) -> None:
         if not self.writer.drain_now():
@@ -224,6 +248,12 @@ class AggregatorService:
             self._reject(topic, payload, Rejection("internal_error", repr(error)[:500]), token)
 
     def _handle_counts(self, message: CountInterval, payload: bytes, token: AckToken) -> None:
+        tolerance_seconds = self.config.clock_skew_tolerance_seconds
+        future = check_not_in_future(message, datetime.now(UTC), tolerance_seconds)
+        if future is not None:
+            topic = counts_topic(message.store_id, message.camera_id, self._root)
+            self._reject(topic, payload, future, token)
+            return
         if self._recent.seen_before(message, payload):
             self.stats.duplicates += 1
             self.writer.add((), Delivery(token))
@@ -235,6 +265,7 @@ class AggregatorService:
         with self._book_lock:
             records = self.book.apply_message(message)
         self.stats.accepted += 1
+        self._entrance_watch.observe(message)
         self.writer.add(lines, Delivery(token, tuple(records)))
 
     def _handle_sync(self, payload: bytes) -> None:
@@ -252,6 +283,8 @@ class AggregatorService:
 
     def _reject(self, topic: str, payload: bytes, rejection: Rejection, token: AckToken) -> None:
         self.rejections.add(rejection)
+        received_utc = datetime.now(UTC)
+        self._last_rejection.note(topic, rejection, received_utc)
         count = self.rejections.total
         if count <= 100 or count % 1000 == 0:
             log.warning(
@@ -263,10 +296,11 @@ class AggregatorService:
                 "reason": rejection.reason,
                 "detail": rejection.detail,
                 "topic": topic,
-                "received_utc": datetime.now(UTC).isoformat(),
+                "received_utc": received_utc.isoformat(),
                 "payload_base64": base64.b64encode(payload[:100_000]).decode("ascii"),
             }
-            self.consumer.publish(dead_letter, json.dumps(document).encode())
+            # Retained: an operator who subscribes later still sees the latest one.
+            self.consumer.publish(dead_letter, json.dumps(document).encode(), retain=True)
         self.writer.add((), Delivery(token))
 
     # -- writer thread ---------------------------------------------------------------------
@@ -284,8 +318,12 @@ class AggregatorService:
 
     def _tick(self) -> None:
         next_stats = time.monotonic() + STATS_LOG_SECONDS
+        next_status = time.monotonic() + STATUS_PUBLISH_SECONDS
         while not self._stopping.wait(OCCUPANCY_PUBLISH_SECONDS):
             self._publish_occupancy(self._clock())
+            if time.monotonic() >= next_status:
+                next_status = time.monotonic() + STATUS_PUBLISH_SECONDS
+                self._publish_status()
             if time.monotonic() >= next_stats:
                 next_stats += STATS_LOG_SECONDS
                 self._log_stats()
@@ -303,6 +341,23 @@ class AggregatorService:
                 occupancy_topic(snapshot.store_id, self._root), payload, retain=True
             )
             self.writer.add((self._ticker_encoder.encode(snapshot.to_point()),))
+
+    def _publish_status(self) -> None:
+        """Retain this replica's status when it changed (``protocol.aggregator_status``)."""
+        status = build_status(
+            self.client_id,
+            self._started_utc,
+            accepted=self.stats.accepted,
+            duplicates=self.stats.duplicates,
+            rejected_by_reason=self.rejections.by_reason(),
+            last_rejection=self._last_rejection.summary,
+            entrance_lines_never_seen=self._entrance_watch.never_seen(),
+        )
+        key = status_key(status)
+        if key != self._published_status:
+            self._published_status = key
+            payload = status.model_dump_json().encode()
+            self.consumer.publish(self._status_topic, payload, retain=True)
 
     def _log_stats(self) -> None:
         writer = self.writer.stats

@@ -11,6 +11,7 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -31,6 +32,7 @@ REASONS: Final = (
     "unknown_schema_version",
     "invalid_fields",
     "topic_mismatch",
+    "future_interval",
     "internal_error",
 )
 
@@ -127,6 +129,25 @@ def validate_message(topic: str, payload: bytes, topic_root: str) -> EdgeMessage
             f"{address.store_id}/{address.camera_id}",
         )
     return message
+
+
+def check_not_in_future(
+    message: CountInterval, now_utc: datetime, tolerance_seconds: float
+) -> Rejection | None:
+    """A rejection when the interval ends more than ``tolerance_seconds`` after ``now_utc``:
+    an edge clock years ahead would otherwise store counts where no dashboard looks and
+    every later, correct interval would look late."""
+    ahead_seconds = (message.interval_end_utc - now_utc).total_seconds()
+    if ahead_seconds <= tolerance_seconds:
+        return None
+    return Rejection(
+        "future_interval",
+        f"interval {message.interval_start_utc.isoformat()} to "
+        f"{message.interval_end_utc.isoformat()} ends {ahead_seconds:.0f} s after this "
+        f"aggregator's clock ({now_utc.isoformat(timespec='seconds')}); the tolerance for "
+        f"clock skew is {tolerance_seconds:g} s (clock_skew_tolerance_seconds): check the "
+        "edge device's clock (NTP)",
+    )
 
 
 def _unstorable_identifier(message: EdgeMessage) -> str | None:

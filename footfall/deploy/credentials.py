@@ -1,9 +1,10 @@
 """Per-store MQTT credentials and the Mosquitto ACL that confines each login to its topics.
 
-Users: ``store-{id}`` for each store's edge device(s), ``footfall-aggregator`` and
-``footfall-api``. Passwords are random (192 bits), so the PBKDF2 stretching in the password
-file guards nothing that the randomness does not already; it is there because Mosquitto's
-``$7$`` format (PBKDF2-HMAC-SHA512, what ``mosquitto_passwd`` writes) requires it.
+Users: ``store-{id}`` for each store's edge device(s), ``footfall-aggregator``,
+``footfall-api`` and ``footfall-operator`` (a person reading dead letters and status).
+Passwords are random (192 bits), so the PBKDF2 stretching in the password file guards
+nothing that the randomness does not already; it is there because Mosquitto's ``$7$`` format
+(PBKDF2-HMAC-SHA512, what ``mosquitto_passwd`` writes) requires it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from protocol.topics import (
     aggregator_rules,
     api_rules,
     check_topic_root,
+    operator_rules,
     render_rules,
     store_rules,
 )
 
 AGGREGATOR_USER = "footfall-aggregator"
 API_USER = "footfall-api"
+OPERATOR_USER = "footfall-operator"
 API_WRITE_TOKEN = "api-write-token"
 """Not an MQTT login: the HTTP API's bearer token for writes, kept beside the passwords."""
 STORE_USER_PREFIX = "store-"
@@ -96,6 +99,11 @@ def render_acl(store_ids: Iterable[str], topic_root: str = TOPIC_ROOT) -> str:
         "# The HTTP API and entrance displays: read-only.",
         f"user {API_USER}",
         *render_rules(api_rules(root)),
+        "",
+        "# An operator (mosquitto_sub): reads everything, dead letters and aggregator status",
+        "# included; publishes nothing.",
+        f"user {OPERATOR_USER}",
+        *render_rules(operator_rules(root)),
     ]
     for store_id in _check_store_ids(store_ids):
         lines += [
@@ -127,7 +135,8 @@ def write_credentials(
     is idempotent) unless listed in ``rotate``; files are created owner-only (mode 0600)."""
     stores = _check_store_ids(store_ids)
     acl = render_acl(stores, topic_root)
-    users = [AGGREGATOR_USER, API_USER] + [store_user(store_id) for store_id in stores]
+    users = [AGGREGATOR_USER, API_USER, OPERATOR_USER]
+    users += [store_user(store_id) for store_id in stores]
     unknown = sorted(set(rotate) - {*users, API_WRITE_TOKEN})
     if unknown:
         raise CredentialsError(f"cannot rotate unknown user(s) {', '.join(unknown)}")

@@ -25,7 +25,13 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from footfall.deploy.credentials import AGGREGATOR_USER, API_USER, store_user, write_credentials
+from footfall.deploy.credentials import (
+    AGGREGATOR_USER,
+    API_USER,
+    OPERATOR_USER,
+    store_user,
+    write_credentials,
+)
 from footfall.local_services import LocalService, free_port
 
 pytestmark = pytest.mark.integration
@@ -262,6 +268,28 @@ def test_api_login_is_read_only(login: Any) -> None:
     api.wait_for("footfall/v1/shop-a/occupancy", b"12")
     aggregator.wait_for("footfall/v1/shop-a/occupancy", b"12")
     assert aggregator.received == [("footfall/v1/shop-a/occupancy", b"12")]
+
+
+def test_operator_reads_retained_dead_letters_and_status_and_publishes_nothing(
+    login: Any,
+) -> None:
+    aggregator = login.as_user(AGGREGATOR_USER)
+    letter, status = "footfall/v1/dead-letter", "footfall/v1/aggregator/status/replica-1"
+    for topic, payload in ((letter, b'{"reason": "bad_json"}'), (status, b'{"accepted": 3}')):
+        aggregator.client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+    try:
+        operator = login.as_user(OPERATOR_USER)
+        operator.subscribe("footfall/v1/#")  # arrives after the fact: the retained copies
+        operator.wait_for(letter, b'{"reason": "bad_json"}')
+        operator.wait_for(status, b'{"accepted": 3}')
+        for topic in (letter, counts("shop-a"), "footfall/v1/shop-a/occupancy"):
+            assert operator.publish(topic, b"forged") == NOT_AUTHORIZED, topic
+        api = login.as_user(API_USER)
+        api.subscribe("footfall/v1/aggregator/status/+")
+        api.wait_for(status, b'{"accepted": 3}')
+    finally:
+        for topic in (letter, status):
+            aggregator.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
 
 
 def test_http_api_reads_live_occupancy_with_its_own_login(login: Any, broker: Broker) -> None:

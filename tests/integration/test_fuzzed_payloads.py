@@ -263,7 +263,7 @@ def test_ten_thousand_fuzzed_payloads_among_valid_traffic(
     assert set(Counter(kind for kind, _ in bad)) == set(EXPECTED_REASONS)
 
     # Still alive: a new valid interval is stored.
-    late = CountInterval.model_validate(valid_document(10**6))
+    late = CountInterval.model_validate(valid_document(BAD_PAYLOADS // VALID_EVERY))
     publisher.publish(topic, late.model_dump_json().encode(), qos=1).wait_for_publish(10)
     publisher.loop_stop()
     publisher.disconnect()
