@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from dashboards import influxql
 from dashboards.document import dashboard_json, query_variable
+from dashboards.influxql import EdgeHealthField, EdgeStatusField, Tag
 from dashboards.panels import (
     Json,
     Layout,
@@ -34,8 +35,17 @@ STATES = (ValueText("online", "online", "green"), ValueText("offline", "offline"
 NEVER_PUBLISHED = (ValueText("-1", "never", "red"),)
 """``seconds_since_publish`` is -1 when the worker has not published since it started."""
 
-_SELECTED = f"{influxql.matches('store', 'store')} AND {influxql.matches('camera', 'camera')}"
-_PER_CAMERA = '"store", "camera"'
+_SELECTED = f"{influxql.matches(Tag.STORE, 'store')} AND {influxql.matches(Tag.CAMERA, 'camera')}"
+_PER_CAMERA = influxql.quoted(Tag.STORE, Tag.CAMERA)
+_LAST_REPORT = f'last("{EdgeHealthField.FRAMES_PER_SECOND}") AS "frames_per_second", ' + (
+    influxql.quoted(
+        EdgeHealthField.FRAMES_DROPPED,
+        EdgeHealthField.OUTBOX_DEPTH,
+        EdgeHealthField.SECONDS_SINCE_PUBLISH,
+        EdgeHealthField.SOURCE_STATE,
+    )
+)
+"""The latest report: ``last()`` picks the row, the other fields come from the same row."""
 
 
 def per_interval(selection: str, measurement: str = influxql.EDGE_HEALTH) -> str:
@@ -62,7 +72,7 @@ def _tables(layout: Layout) -> list[Json]:
         "Status",
         [
             Target(
-                'SELECT last("state") AS "state", "online" '
+                f'SELECT last("{EdgeStatusField.STATE}") AS "state", "{EdgeStatusField.ONLINE}" '
                 f'FROM "{influxql.EDGE_STATUS}" WHERE {_SELECTED} GROUP BY {_PER_CAMERA}',
                 table=True,
             )
@@ -70,7 +80,7 @@ def _tables(layout: Layout) -> list[Json]:
         layout.place(10, 8),
         description="Connection state per camera (online on connect, offline from the MQTT "
         "last will) and when it last changed.",
-        columns=("store", "camera", "state", "online", "Time"),
+        columns=(Tag.STORE, Tag.CAMERA, "state", EdgeStatusField.ONLINE, "Time"),
         sort_by="state",
         descending=False,
         renamed={"Time": "since"},
@@ -80,8 +90,7 @@ def _tables(layout: Layout) -> list[Json]:
         "Last health report",
         [
             Target(
-                'SELECT last("frames_per_second") AS "frames_per_second", "frames_dropped", '
-                '"outbox_depth", "seconds_since_publish", "source_state" '
+                f"SELECT {_LAST_REPORT} "
                 f'FROM "{influxql.EDGE_HEALTH}" WHERE {_SELECTED} GROUP BY {_PER_CAMERA}',
                 table=True,
             )
@@ -90,19 +99,19 @@ def _tables(layout: Layout) -> list[Json]:
         description="The latest health report per camera; its time is when the camera was "
         "last seen. Oldest first.",
         columns=(
-            "store",
-            "camera",
+            Tag.STORE,
+            Tag.CAMERA,
             "Time",
-            "source_state",
+            EdgeHealthField.SOURCE_STATE,
             "frames_per_second",
-            "frames_dropped",
-            "outbox_depth",
-            "seconds_since_publish",
+            EdgeHealthField.FRAMES_DROPPED,
+            EdgeHealthField.OUTBOX_DEPTH,
+            EdgeHealthField.SECONDS_SINCE_PUBLISH,
         ),
         sort_by="last seen",
         descending=False,
         renamed={"Time": "last seen"},
-        overrides=[_mapped("seconds_since_publish", NEVER_PUBLISHED, unit="s")],
+        overrides=[_mapped(EdgeHealthField.SECONDS_SINCE_PUBLISH, NEVER_PUBLISHED, unit="s")],
     )
     return [status, last_seen]
 
@@ -118,22 +127,27 @@ class Chart:
 
 
 CHARTS = (
-    Chart("Frames per second", 'mean("frames_per_second")', "Mean processing rate.", "fps"),
+    Chart(
+        "Frames per second",
+        f'mean("{EdgeHealthField.FRAMES_PER_SECOND}")',
+        "Mean processing rate.",
+        "fps",
+    ),
     Chart(
         "Dropped frames",
-        'non_negative_difference(last("frames_dropped"))',
+        f'non_negative_difference(last("{EdgeHealthField.FRAMES_DROPPED}"))',
         "Frames captured but skipped because the detector was busy, per interval.",
         "short",
     ),
     Chart(
         "Outbox depth",
-        'max("outbox_depth")',
+        f'max("{EdgeHealthField.OUTBOX_DEPTH}")',
         "Count intervals stored on the device and not yet confirmed by the broker.",
         "short",
     ),
     Chart(
         "Seconds since last publish",
-        'max("seconds_since_publish")',
+        f'max("{EdgeHealthField.SECONDS_SINCE_PUBLISH}")',
         "Age of the last confirmed publish when the report was made (never: nothing "
         "published since the worker started).",
         "s",
@@ -141,7 +155,10 @@ CHARTS = (
         mappings=NEVER_PUBLISHED,
     ),
     Chart(
-        "Detector latency", 'mean("detector_milliseconds")', "Mean detector time per frame.", "ms"
+        "Detector latency",
+        f'mean("{EdgeHealthField.DETECTOR_MILLISECONDS}")',
+        "Mean detector time per frame.",
+        "ms",
     ),
 )
 
@@ -171,12 +188,12 @@ def build(timezone: str) -> Json:
         description=__doc__ or "",
         panels=[*_tables(layout), *_charts(layout)],
         variables=[
-            query_variable("store", "Store", influxql.tag_values(influxql.EDGE_HEALTH, "store")),
+            query_variable("store", "Store", influxql.tag_values(influxql.EDGE_HEALTH, Tag.STORE)),
             query_variable(
                 "camera",
                 "Camera",
                 influxql.tag_values(
-                    influxql.EDGE_HEALTH, "camera", influxql.matches("store", "store")
+                    influxql.EDGE_HEALTH, Tag.CAMERA, influxql.matches(Tag.STORE, "store")
                 ),
             ),
         ],

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dashboards import influxql
 from dashboards.document import constant_variable, dashboard_json, query_variable
+from dashboards.influxql import LineCountsField, Tag
 from dashboards.panels import (
     Json,
     Layout,
@@ -36,12 +37,15 @@ WEEKS_SHOWN = 4
 
 _FROM = f'FROM "{influxql.LINE_COUNTS}"'
 _TZ = influxql.store_timezone()
+_SUM_ENTRIES = f'sum("{LineCountsField.ENTRIES}") AS "entries"'
+_BY_STORE = influxql.quoted(Tag.STORE)
+_BY_ENTRANCE = influxql.quoted(Tag.STORE, Tag.CAMERA, Tag.LINE)
 
 
-def entries_per(bucket: str, *, by: str = '"store"', camera: bool = False) -> str:
+def entries_per(bucket: str, *, by: str = _BY_STORE, camera: bool = False) -> str:
     """Visits summed per time bucket (``1h``, ``1d``, ``7d, 4d``) and group, zero-filled."""
     return (
-        f'SELECT sum("entries") AS "entries" {_FROM} '
+        f"SELECT {_SUM_ENTRIES} {_FROM} "
         f"WHERE {influxql.visits_filter(camera=camera)} AND $timeFilter "
         f"GROUP BY time({bucket}), {by} fill(0) {_TZ}"
     )
@@ -82,7 +86,7 @@ def _entrance_panels(layout: Layout) -> list[Json]:
         "Entries per hour by entrance",
         [
             Target(
-                entries_per("1h", by='"store", "camera", "line"', camera=True),
+                entries_per("1h", by=_BY_ENTRANCE, camera=True),
                 alias="$tag_store / $tag_camera / $tag_line",
             )
         ],
@@ -94,15 +98,15 @@ def _entrance_panels(layout: Layout) -> list[Json]:
         "Entrances in the selected range",
         [
             Target(
-                'SELECT sum("entries") AS "entries", sum("exits") AS "exits" '
+                f'SELECT {_SUM_ENTRIES}, sum("{LineCountsField.EXITS}") AS "exits" '
                 f"{_FROM} WHERE {influxql.visits_filter(camera=True)} AND $timeFilter "
-                'GROUP BY "store", "camera", "line"',
+                f"GROUP BY {_BY_ENTRANCE}",
                 table=True,
             )
         ],
         layout.place(8, 8),
         description="Entries and exits per entrance line, busiest first.",
-        columns=("store", "camera", "line", "entries", "exits", "Time"),
+        columns=(Tag.STORE, Tag.CAMERA, Tag.LINE, "entries", "exits", "Time"),
         sort_by="entries",
         hidden=("Time",),
     )
@@ -126,11 +130,11 @@ def _comparison_panels(layout: Layout) -> list[Json]:
         )
         for weeks in WEEKS_BACK
     ]
-    selection = f'SELECT sum("entries") AS "entries" {_FROM} WHERE {influxql.visits_filter()}'
-    targets = [Target(f'{selection} AND $timeFilter GROUP BY "store"', alias="$tag_store now")]
+    selection = f"SELECT {_SUM_ENTRIES} {_FROM} WHERE {influxql.visits_filter()}"
+    targets = [Target(f"{selection} AND $timeFilter GROUP BY {_BY_STORE}", alias="$tag_store now")]
     targets += [
         Target(
-            f'{selection} AND {_shifted_range(weeks)} GROUP BY "store"',
+            f"{selection} AND {_shifted_range(weeks)} GROUP BY {_BY_STORE}",
             alias=f"$tag_store {weeks} wk earlier",
         )
         for weeks in WEEKS_BACK
@@ -149,9 +153,9 @@ def _comparison_panels(layout: Layout) -> list[Json]:
 
 def build(timezone: str) -> Json:
     layout = Layout()
-    stores = influxql.tag_values(influxql.LINE_COUNTS, "store")
+    stores = influxql.tag_values(influxql.LINE_COUNTS, Tag.STORE)
     cameras = influxql.tag_values(
-        influxql.LINE_COUNTS, "camera", influxql.matches("store", "store")
+        influxql.LINE_COUNTS, Tag.CAMERA, influxql.matches(Tag.STORE, "store")
     )
     return dashboard_json(
         uid=UID,
