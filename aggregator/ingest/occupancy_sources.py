@@ -22,7 +22,14 @@ from aggregator.config import AggregatorConfig, MqttSettings, StoreConfig
 from aggregator.ingest.occupancy import BusinessCalendar, LineRecord, OccupancyBook
 from aggregator.storage.influx import InfluxClient, parse_time, quote_string
 from aggregator.storage.line_protocol import aware_to_nanoseconds
-from aggregator.storage.measurements import LINE_COUNTS, STORE_OCCUPANCY
+from aggregator.storage.measurements import (
+    ENTRANCE_TRUE,
+    LINE_COUNTS,
+    STORE_OCCUPANCY,
+    LineCountsField,
+    StoreOccupancyField,
+    Tag,
+)
 from protocol import topics
 
 SYNC_FORMAT = 1
@@ -47,30 +54,32 @@ def rebuild_from_influx(
     """Seed ``book`` with today's stored entrance counts; returns the records applied."""
     since = _earliest_day_start(config, now_utc)
     since_text = quote_string(since.isoformat().replace("+00:00", "Z"))
+    entries, exits = LineCountsField.ENTRIES, LineCountsField.EXITS
     series = client.query(
-        f"SELECT entries, exits FROM {LINE_COUNTS} WHERE entrance = 'true' "
-        f"AND time >= {since_text} GROUP BY store, camera, line"
+        f"SELECT {entries}, {exits} FROM {LINE_COUNTS} "
+        f"WHERE {Tag.ENTRANCE} = {quote_string(ENTRANCE_TRUE)} "
+        f"AND time >= {since_text} GROUP BY {Tag.STORE}, {Tag.CAMERA}, {Tag.LINE}"
     )
     records = [
         LineRecord(
-            one.tags["store"],
-            one.tags["camera"],
-            one.tags["line"],
+            one.tags[Tag.STORE],
+            one.tags[Tag.CAMERA],
+            one.tags[Tag.LINE],
             aware_to_nanoseconds(parse_time(row["time"])),
-            int(row["entries"] or 0),
-            int(row["exits"] or 0),
+            int(row[entries] or 0),
+            int(row[exits] or 0),
         )
         for one in series
         for row in one.rows()
     ]
     applied = book.seed(records)
     residuals = client.query(
-        f"SELECT last(reset_residual) FROM {STORE_OCCUPANCY} WHERE time >= {since_text} "
-        "GROUP BY store"
+        f"SELECT last({StoreOccupancyField.RESET_RESIDUAL}) FROM {STORE_OCCUPANCY} "
+        f"WHERE time >= {since_text} GROUP BY {Tag.STORE}"
     )
     for one in residuals:
         for row in one.rows():
-            tracker = book.tracker(one.tags["store"])
+            tracker = book.tracker(one.tags[Tag.STORE])
             if aware_to_nanoseconds(parse_time(row["time"])) >= tracker.day_start_ns:
                 book.set_reset_residual(tracker.store.id, tracker.business_day, int(row["last"]))
     return applied
