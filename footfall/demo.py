@@ -19,7 +19,8 @@ from rich.table import Table
 
 from aggregator.config import AggregatorConfig
 from aggregator.ingest.service import AggregatorService
-from aggregator.storage.influx import InfluxClient, InfluxSettings
+from aggregator.storage.influx import InfluxClient, InfluxSettings, quote_identifier, quote_string
+from aggregator.storage.measurements import ENTRANCE_TRUE, LINE_COUNTS, LineCountsField, Tag
 from edge.config import EdgeConfig, load_config
 from edge.transport.sinks import open_sink
 from edge.worker import EdgeWorker, ProcessedFrame
@@ -84,25 +85,31 @@ def _aggregator_config(
     )
 
 
+_ENTRIES = quote_identifier(LineCountsField.ENTRIES)
+_EXITS = quote_identifier(LineCountsField.EXITS)
+_LINE_COUNTS = quote_identifier(LINE_COUNTS)
+_STORE, _CAMERA, _LINE = (quote_identifier(tag) for tag in (Tag.STORE, Tag.CAMERA, Tag.LINE))
+
+
 def stored_line_totals(client: InfluxClient) -> dict[LineKey, tuple[int, int]]:
     totals: dict[LineKey, tuple[int, int]] = {}
     for series in client.query(
-        'SELECT sum("entries") AS entries, sum("exits") AS exits FROM "line_counts" '
-        'GROUP BY "store", "camera", "line"'
+        f"SELECT sum({_ENTRIES}) AS entries, sum({_EXITS}) AS exits FROM {_LINE_COUNTS} "
+        f"GROUP BY {_STORE}, {_CAMERA}, {_LINE}"
     ):
         row = next(series.rows())
-        key = (series.tags["store"], series.tags["camera"], series.tags["line"])
+        key = (series.tags[Tag.STORE], series.tags[Tag.CAMERA], series.tags[Tag.LINE])
         totals[key] = (int(row["entries"]), int(row["exits"]))
     return totals
 
 
 def stored_store_visits(client: InfluxClient) -> dict[str, int]:
     visits: dict[str, int] = {}
+    entrance = f"{quote_identifier(Tag.ENTRANCE)} = {quote_string(ENTRANCE_TRUE)}"
     for series in client.query(
-        'SELECT sum("entries") AS visits FROM "line_counts" WHERE "entrance" = \'true\' '
-        'GROUP BY "store"'
+        f"SELECT sum({_ENTRIES}) AS visits FROM {_LINE_COUNTS} WHERE {entrance} GROUP BY {_STORE}"
     ):
-        visits[series.tags["store"]] = int(next(series.rows())["visits"])
+        visits[series.tags[Tag.STORE]] = int(next(series.rows())["visits"])
     return visits
 
 

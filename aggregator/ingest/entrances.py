@@ -15,7 +15,7 @@ import threading
 
 from aggregator.config import AggregatorConfig
 from aggregator.storage.influx import InfluxClient
-from aggregator.storage.measurements import LINE_COUNTS
+from aggregator.storage.measurements import LINE_COUNTS, Tag
 from protocol.messages import CountInterval
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ class EntranceLineWatch:
         for series in client.query(f'SHOW SERIES FROM "{LINE_COUNTS}"'):
             for row in series.rows():
                 tags = dict(part.split("=", 1) for part in str(row["key"]).split(",")[1:])
-                if {"store", "camera", "line"} <= tags.keys():
-                    stored.add((tags["store"], tags["camera"], tags["line"]))
+                if {Tag.STORE, Tag.CAMERA, Tag.LINE} <= tags.keys():
+                    stored.add((tags[Tag.STORE], tags[Tag.CAMERA], tags[Tag.LINE]))
         with self._lock:
             self._unseen -= stored
 
