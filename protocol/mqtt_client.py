@@ -1,19 +1,26 @@
-"""Builds a paho-mqtt 2 client (MQTT 5, ``CallbackAPIVersion.VERSION2``) from ``MqttConfig``:
-credentials, TLS, Last Will, reconnect backoff. Everything about the connection comes from
-configuration; a bad setting raises ``MqttConfigError`` naming the key and the file.
+"""The one home of paho-mqtt 2 (MQTT 5, ``CallbackAPIVersion.VERSION2``) for the edge's
+publisher and the aggregator's consumer and API subscriber: login (password or password
+file), TLS, the persistent-session connect, and ``MqttClientBase``, which owns the client,
+its network loop, paho's callbacks and the logging of the connection's state.
 
-The login and the persistent-session connect are shared with the aggregator, whose
-``MqttSettings`` have the same ``MqttConnectionConfig`` fields."""
+Everything about the connection comes from ``MqttConnectionConfig`` (the edge's
+``MqttConfig`` and the aggregator's ``MqttSettings`` share its fields); a bad setting raises
+``MqttConfigError`` naming the key and the file."""
 
 from __future__ import annotations
 
+import logging
 import ssl
+import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol.settings import ConfigError, MqttConnectionConfig, TlsConfig
 
@@ -102,30 +109,220 @@ def connect_persistent(
     )
 
 
-def build_client(
-    config: MqttConnectionConfig,
-    *,
-    max_inflight: int,
-    client_id: str,
-    will_topic: str,
-    will_payload: str,
-    reconnect_minimum_seconds: int,
-    reconnect_maximum_seconds: int,
-) -> mqtt.Client:
-    """A client ready for ``connect_async``; the Last Will is ``will_payload``, retained,
-    QoS 1, on ``will_topic``."""
-    if not 0 < reconnect_minimum_seconds <= reconnect_maximum_seconds:
-        raise ValueError(
-            f"reconnect backoff {reconnect_minimum_seconds}..{reconnect_maximum_seconds} s"
-            " must satisfy 0 < minimum <= maximum"
+@dataclass(frozen=True)
+class ConnectionState:
+    connected: bool
+    error: str | None
+    """The last connection problem (or one a subclass recorded); None once connected again."""
+    connections: int
+    """Successful connections so far (1 after the first connect; more after reconnects)."""
+
+
+class MqttClientBase:
+    """One paho-mqtt 2 client (MQTT 5, ``CallbackAPIVersion.VERSION2``) and its connection:
+    login and TLS, reconnect backoff, a clean or persistent session, the network loop, and
+    paho's callbacks with one record and log of the connection's state (``connection_state``).
+
+    paho's callbacks run on its network thread and never raise. A subclass adds what
+    differs: ``_after_connect`` (subscriptions, waking a worker), ``_after_disconnect``, and
+    ``_on_message``, ``_on_publish``, ``_on_subscribe`` (paho's signatures; by default they do
+    nothing). It sets no callback on ``_client`` itself; its own small state may share
+    ``_state_lock`` when it must change together with the connection's (e.g. acknowledgements
+    that belong to one connection).
+    """
+
+    def __init__(
+        self,
+        config: MqttConnectionConfig,
+        *,
+        client_id: str,
+        logger: logging.Logger,
+        session_expiry_seconds: int | None,
+        receive_maximum: int | None = None,
+        reconnect_minimum_seconds: int,
+        reconnect_maximum_seconds: int,
+        client_class: type[mqtt.Client] = mqtt.Client,
+        manual_ack: bool = False,
+    ) -> None:
+        """``session_expiry_seconds`` None: a clean session (``clean_start=True``), for a
+        client whose state is retained on the broker; otherwise a persistent one (see
+        ``connect_persistent``). ``logger`` is the subclass's, so its records keep their
+        origin. Raises ``MqttConfigError`` for a bad login or TLS setting."""
+        if not 0 < reconnect_minimum_seconds <= reconnect_maximum_seconds:
+            raise ValueError(
+                f"reconnect backoff {reconnect_minimum_seconds}..{reconnect_maximum_seconds} s"
+                " must satisfy 0 < minimum <= maximum"
+            )
+        self.client_id = client_id
+        self.address = f"{config.host}:{config.port}"
+        self._connection_config = config
+        self._log = logger
+        self._session_expiry_seconds = session_expiry_seconds
+        self._receive_maximum = receive_maximum
+        self._reconnect_minimum_seconds = reconnect_minimum_seconds
+        self._client = client_class(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=manual_ack,
         )
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=mqtt.MQTTv5,
-    )
-    configure_login(client, config)
-    client.will_set(will_topic, will_payload, qos=1, retain=True)
-    client.reconnect_delay_set(reconnect_minimum_seconds, reconnect_maximum_seconds)
-    client.max_inflight_messages_set(max_inflight)
-    return client
+        configure_login(self._client, config)
+        self._client.reconnect_delay_set(reconnect_minimum_seconds, reconnect_maximum_seconds)
+        self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
+        self._client.on_subscribe = self._on_subscribe
+        self._state_lock = threading.Lock()
+        self._connected = False
+        self._connections = 0
+        self._error: str | None = None
+        self._stopping = threading.Event()
+
+    def connection_state(self) -> ConnectionState:
+        with self._state_lock:
+            return ConnectionState(self._connected, self._error, self._connections)
+
+    # -- connecting and the network loop ---------------------------------------------------
+
+    def _connect(self) -> None:
+        """``connect_async``: the network loop makes the connection, and retries it."""
+        if self._session_expiry_seconds is None:
+            self._client.connect_async(
+                self._connection_config.host,
+                self._connection_config.port,
+                keepalive=self._connection_config.keepalive_seconds,
+                clean_start=True,
+            )
+            return
+        connect_persistent(
+            self._client,
+            self._connection_config,
+            session_expiry_seconds=self._session_expiry_seconds,
+            receive_maximum=self._receive_maximum,
+        )
+
+    def _start_loop(self) -> None:
+        """Connect in paho's own network thread, which reconnects with backoff."""
+        self._connect()
+        self._client.loop_start()
+
+    def _run_network_loop(self) -> None:
+        """paho's network loop in the calling thread until ``_disconnect``; a failure inside
+        paho's loop is recorded and the loop restarted (paho's own thread would end)."""
+        while not self._stopping.is_set():
+            try:
+                self._client.loop_forever(retry_first_connection=True)
+            except Exception as error:  # paho failed inside its loop: keep the data flowing
+                self._record_error(f"MQTT network loop for {self.address} failed: {error!r}")
+            if self._stopping.wait(self._reconnect_minimum_seconds):
+                return
+            try:
+                self._client.reconnect()
+            except OSError:
+                self._on_connect_fail(self._client, None)
+
+    def _disconnect(self) -> None:
+        """Disconnect on purpose (logged as such, not as an error) and end paho's network
+        thread; a persistent session stays on the broker."""
+        with self._state_lock:
+            self._connected = False
+        self._stopping.set()
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # -- the connection's state --------------------------------------------------------------
+
+    def _record_error(self, error: str, level: int = logging.WARNING) -> None:
+        """The last problem, shown by ``connection_state``; logged when it changes, so a
+        broker that keeps refusing is one line, not one per retry."""
+        with self._state_lock:
+            changed = error != self._error
+            self._error = error
+        if changed:
+            self._log.log(level, "%s", error)
+
+    def _after_connect(self, client: mqtt.Client, flags: mqtt.ConnectFlags) -> None:
+        """Called on paho's thread after each successful connect."""
+
+    def _after_disconnect(self) -> None:
+        """Called on paho's thread after each disconnect, wanted or not."""
+
+    # -- paho's callbacks ----------------------------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            self._record_error(
+                f"MQTT broker {self.address} refused the connection: {reason_code}"
+                " (check mqtt.username, mqtt.password / password_file and the broker's ACL)",
+                logging.ERROR,
+            )
+            return
+        with self._state_lock:
+            self._connected = True
+            self._connections += 1
+            self._error = None
+        self._after_connect(client, flags)
+        # Logged once the subscriptions are queued: tests/integration/aggregator_harness.py
+        # waits for "connected to MQTT ... (session new|resumed)".
+        self._log.info(
+            "connected to MQTT %s as %s (session %s)",
+            self.address,
+            self.client_id,
+            "resumed" if flags.session_present else "new",
+        )
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._record_error(
+            f"cannot reach the MQTT broker at {self.address}; retrying with exponential backoff"
+        )
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        """A refused connection also ends here; its error stays (it was never connected)."""
+        with self._state_lock:
+            was_connected, self._connected = self._connected, False
+        if self._stopping.is_set():
+            self._log.info("disconnected from the MQTT broker at %s: %s", self.address, reason_code)
+        elif was_connected:
+            self._record_error(
+                f"lost the connection to the MQTT broker at {self.address}: {reason_code}"
+            )
+        self._after_disconnect()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        """A message arrived on a subscription."""
+
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        message_id: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
+        """The broker acknowledged one of our publishes (QoS 1: its PUBACK)."""
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        """The broker answered a SUBSCRIBE."""

@@ -2,7 +2,9 @@
 camera health and status (published by edge devices) into the ``LiveBoard``.
 
 It uses a clean MQTT 5 session: the state it needs is retained on the broker, so a restart
-reads it again on subscribe and nothing has to be queued for it while it is away.
+reads it again on subscribe and nothing has to be queued for it while it is away. The
+connection, paho's connect/disconnect callbacks and their logging are
+``protocol.mqtt_client.MqttClientBase``'s.
 """
 
 from __future__ import annotations
@@ -11,15 +13,13 @@ import logging
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import ValidationError
 
 from aggregator.api.board import LiveBoard
 from aggregator.config import MqttSettings
 from protocol.aggregator_status import AggregatorStatus
 from protocol.messages import CameraHealth, CameraStatus, StoreOccupancy
-from protocol.mqtt_client import configure_login
+from protocol.mqtt_client import MqttClientBase
 from protocol.topics import (
     AGGREGATOR_BRANCH,
     aggregator_status_filter,
@@ -30,11 +30,11 @@ from protocol.topics import (
 
 log = logging.getLogger(__name__)
 
-_RECONNECT_MIN_SECONDS = 1
-_RECONNECT_MAX_SECONDS = 30
+_RECONNECT_MINIMUM_SECONDS = 1
+_RECONNECT_MAXIMUM_SECONDS = 30
 
 
-class LiveSubscriber:
+class LiveSubscriber(MqttClientBase):
     """Subscribes to ``{root}/+/occupancy``, ``{root}/+/+/health`` and ``{root}/+/+/status``.
 
     A payload that fails validation, or whose store/camera differ from its topic's, is
@@ -44,49 +44,33 @@ class LiveSubscriber:
     def __init__(self, settings: MqttSettings, board: LiveBoard, client_id: str) -> None:
         self.settings = settings
         self.board = board
-        self.connected = False
-        self.last_connect_error: str | None = None
         self._root = settings.topic_root
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        super().__init__(
+            settings,
+            client_id=client_id,
+            logger=log,
+            session_expiry_seconds=None,
+            reconnect_minimum_seconds=_RECONNECT_MINIMUM_SECONDS,
+            reconnect_maximum_seconds=_RECONNECT_MAXIMUM_SECONDS,
         )
-        configure_login(self._client, settings)
-        self._client.reconnect_delay_set(_RECONNECT_MIN_SECONDS, _RECONNECT_MAX_SECONDS)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+
+    @property
+    def connected(self) -> bool:
+        return self.connection_state().connected
+
+    @property
+    def last_connect_error(self) -> str | None:
+        """Why it is not connected (refused, unreachable, lost); None while connected."""
+        return self.connection_state().error
 
     def start(self) -> None:
         """Connect in the background; paho reconnects by itself after a broker outage."""
-        self._client.connect_async(
-            self.settings.host,
-            self.settings.port,
-            keepalive=self.settings.keepalive_seconds,
-            clean_start=True,
-        )
-        self._client.loop_start()
+        self._start_loop()
 
     def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-        self.connected = False
+        self._disconnect()
 
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: mqtt.ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Any,
-    ) -> None:
-        if reason_code.is_failure:
-            self.last_connect_error = f"broker refused the connection: {reason_code}"
-            log.error(
-                "MQTT %s:%s %s", self.settings.host, self.settings.port, self.last_connect_error
-            )
-            return
-        self.connected = True
-        self.last_connect_error = None
+    def _after_connect(self, client: mqtt.Client, flags: mqtt.ConnectFlags) -> None:
         client.subscribe(
             [
                 (occupancy_filter(self._root), 1),
@@ -95,18 +79,6 @@ class LiveSubscriber:
                 (aggregator_status_filter(self._root), 1),
             ]
         )
-
-    def _on_disconnect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: mqtt.DisconnectFlags,
-        reason_code: ReasonCode,
-        properties: Any,
-    ) -> None:
-        self.connected = False
-        if reason_code.is_failure:
-            log.warning("MQTT disconnected (%s); reconnecting", reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self.board.counters.messages_received += 1

@@ -11,6 +11,10 @@
   order messages arrived (MQTT 5, 4.6) and only on the connection that delivered them: packet
   ids are per connection, so acks still pending when a connection drops are discarded and the
   redelivered copies are acknowledged instead.
+
+The connection, paho's connect/disconnect callbacks and their logging are
+``protocol.mqtt_client.MqttClientBase``'s; this class adds the subscriptions, the messages and
+their acknowledgements.
 """
 
 from __future__ import annotations
@@ -19,17 +23,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.client import PUBACK
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from aggregator.config import MqttSettings
-from protocol.mqtt_client import configure_login, connect_persistent
+from protocol.mqtt_client import MqttClientBase
 from protocol.topics import CAMERA_TOPIC_KINDS, camera_filter, shared_subscription
 
 log = logging.getLogger(__name__)
@@ -99,6 +103,7 @@ class AckToken(NamedTuple):
     made per message on the hot path)."""
 
     generation: int
+    """The connection's number (``ConnectionState.connections`` when it arrived)."""
     mid: int
     qos: int
 
@@ -113,8 +118,10 @@ def shared_topics(settings: MqttSettings) -> list[str]:
     ]
 
 
-class MqttConsumer:
-    """Receives edge messages and acknowledges them when told to; also publishes."""
+class MqttConsumer(MqttClientBase):
+    """Receives edge messages and acknowledges them when told to; also publishes.
+
+    ``connected`` is set once connected and subscribed, cleared on a disconnect."""
 
     def __init__(
         self,
@@ -126,93 +133,62 @@ class MqttConsumer:
         extra_topics: Iterable[str] = (),
     ) -> None:
         self.settings = settings
-        self.client_id = client_id or settings.client_id
         self._handler = handler
-        self._session_expiry_seconds = session_expiry_seconds
         self._topics = shared_topics(settings)
         self._extra_topics = list(extra_topics)
         self._subscribe_mid: int | None = None
-        self._lock = threading.Lock()
-        self._generation = 0
-        self._connected = False
-        self._stopping = False
         self.connected = threading.Event()
         self.acks_sent = 0
         self.acks_discarded = 0
-        self._client = LeanPublishClient(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=mqtt.MQTTv5,
+        super().__init__(
+            settings,
+            client_id=client_id or settings.client_id,
+            logger=log,
+            session_expiry_seconds=session_expiry_seconds,
+            receive_maximum=RECEIVE_MAXIMUM,
+            reconnect_minimum_seconds=1,
+            reconnect_maximum_seconds=30,
+            client_class=LeanPublishClient,
             manual_ack=True,
         )
+        self._lean_client = cast(LeanPublishClient, self._client)
         # Our own QoS 1 publishes (occupancy, dead letters, replica sync): at most 20 in
         # flight, Mosquitto's default Receive Maximum; paho queues the rest in order.
         self._client.max_inflight_messages_set(20)
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(1, 30)
-        configure_login(self._client, settings)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
-        self._client.on_subscribe = self._on_subscribe
 
     def start(self) -> None:
         """Connect in the background; paho reconnects with backoff whenever the link drops."""
-        connect_persistent(
-            self._client,
-            self.settings,
-            session_expiry_seconds=self._session_expiry_seconds,
-            receive_maximum=RECEIVE_MAXIMUM,
-        )
-        self._client.loop_start()
+        self._start_loop()
 
     def stop(self) -> None:
         """Disconnect cleanly; the broker keeps the session and queues messages meanwhile."""
-        with self._lock:
-            self._connected = False
-            self._stopping = True
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._disconnect()
         self.connected.clear()
 
     def ack(self, tokens: Sequence[AckToken]) -> None:
         """Acknowledge durable messages, in order; tokens of an earlier connection are dropped
-        (the broker has redelivered those messages on the current one)."""
-        with self._lock:
+        (the broker has redelivered those messages on the current one). Under the
+        connection's state lock, so no reconnect comes between the check and the PUBACKs."""
+        with self._state_lock:
             current: list[int] = []
             for token in tokens:
                 if token.qos == 0:  # nothing to acknowledge (we subscribe at QoS 1)
                     continue
-                if self._connected and token.generation == self._generation:
+                if self._connected and token.generation == self._connections:
                     current.append(token.mid)
                 else:
                     self.acks_discarded += 1
-            self._client.acknowledge_all(current)
+            self._lean_client.acknowledge_all(current)
             self.acks_sent += len(current)
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """QoS 1 publish; paho queues it while disconnected and sends it after reconnecting."""
         self._client.publish(topic, payload, qos=1, retain=retain)
 
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: mqtt.ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            log.error(
-                "MQTT broker %s:%d refused the connection: %s",
-                self.settings.host,
-                self.settings.port,
-                reason_code,
-            )
-            return
-        with self._lock:
-            self._generation += 1
-            self._connected = True
+    # -- paho's callbacks (see MqttClientBase) ----------------------------------------------
+
+    def _after_connect(self, client: mqtt.Client, flags: mqtt.ConnectFlags) -> None:
         subscriptions: list[tuple[str, SubscribeOptions]] = [
             (topic, SubscribeOptions(qos=1)) for topic in self._topics
         ]
@@ -220,14 +196,10 @@ class MqttConsumer:
             (topic, SubscribeOptions(qos=1, noLocal=True)) for topic in self._extra_topics
         ]
         _, self._subscribe_mid = client.subscribe(subscriptions)
-        log.info(
-            "connected to MQTT %s:%d as %s (session %s)",
-            self.settings.host,
-            self.settings.port,
-            self.client_id,
-            "resumed" if flags.session_present else "new",
-        )
         self.connected.set()
+
+    def _after_disconnect(self) -> None:
+        self.connected.clear()
 
     def _on_subscribe(
         self,
@@ -243,25 +215,8 @@ class MqttConsumer:
         if refused:
             log.error("broker refused subscriptions %s: %s", self._topics, refused)
 
-    def _on_disconnect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: mqtt.DisconnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        with self._lock:
-            self._connected = False
-            stopping = self._stopping
-        self.connected.clear()
-        if stopping:
-            log.info("disconnected from MQTT broker: %s", reason_code)
-        else:
-            log.warning("disconnected from MQTT broker: %s; reconnecting", reason_code)
-
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        token = AckToken(self._generation, message.mid, message.qos)
+        token = AckToken(self._connections, message.mid, message.qos)
         try:
             topic = message.topic
         except UnicodeDecodeError:

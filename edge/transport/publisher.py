@@ -2,7 +2,9 @@
 (``CallbackAPIVersion.VERSION2``), MQTT 5, QoS 1, persistent session, retained status with
 a Last Will, health on request (the worker sends it every ``health.interval_seconds``).
 
-Two threads. paho's network loop (``loop_forever`` in our own thread, so a failure is
+The connection, paho's callbacks and the connection's error state are
+``protocol.mqtt_client.MqttClientBase``'s; this class adds the Last Will, the PUBACKs and the
+outbox. Two threads. paho's network loop (``loop_forever`` in our own thread, so a failure is
 recorded and the loop restarted) connects, reconnects with exponential backoff and re-sends
 whatever it had in flight. A worker thread does all outbox I/O and publishing; paho's
 callbacks only record events and wake it. The worker keeps at most ``max_inflight`` count
@@ -35,7 +37,7 @@ from edge.config import MqttConfig
 from edge.transport.acknowledgements import PendingAcknowledgements, RefusalBackoff
 from edge.transport.outbox import Outbox, OutboxError
 from protocol.messages import CameraHealth, CameraStatus, CountInterval
-from protocol.mqtt_client import build_client, connect_persistent
+from protocol.mqtt_client import MqttClientBase
 from protocol.topics import counts_topic, health_topic, status_topic
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def client_id_for(store_id: str, camera_id: str) -> str:
     return f"footfall-{store_id}-{camera_id}"
 
 
-class MqttPublisher:
+class MqttPublisher(MqttClientBase):
     """Drains one camera's intervals from ``outbox`` to ``{topic_root}/{store}/{camera}/counts``.
 
     ``submit_interval`` stores an interval durably (assigning its sequence number) and wakes
@@ -84,35 +86,26 @@ class MqttPublisher:
         self.software_version = software_version
         self._config = config
         self._outbox = outbox
-        self.address = f"{config.host}:{config.port}"
         self.counts_topic = counts_topic(store_id, camera_id, config.topic_root)
         self.health_topic = health_topic(store_id, camera_id, config.topic_root)
         self.status_topic = status_topic(store_id, camera_id, config.topic_root)
-        self._client = build_client(
+        super().__init__(
             config,
-            max_inflight=config.max_inflight,
             client_id=client_id or config.client_id or client_id_for(store_id, camera_id),
-            will_topic=self.status_topic,
-            will_payload=self._status_payload("offline"),
+            logger=logger,
+            session_expiry_seconds=session_expiry_seconds,
             reconnect_minimum_seconds=reconnect_minimum_seconds,
             reconnect_maximum_seconds=reconnect_maximum_seconds,
         )
-        self._session_expiry_seconds = session_expiry_seconds
-        self._reconnect_minimum_seconds = reconnect_minimum_seconds
-        self._client.on_connect = self._on_connect
-        self._client.on_connect_fail = self._on_connect_fail
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_publish = self._on_publish
+        self._client.will_set(
+            self.status_topic, self._status_payload("offline"), qos=1, retain=True
+        )
+        self._client.max_inflight_messages_set(config.max_inflight)
         self._wakeup = threading.Event()
-        self._stopping = threading.Event()
         self._just_connected = threading.Event()
         self._pending = PendingAcknowledgements()
         self._settle_lock = threading.Lock()
         """Held while PUBACKs change the outbox, so ``flush`` never sees a state between."""
-        self._state_lock = threading.Lock()
-        self._connected = False
-        self._connections = 0
-        self._error: str | None = None
         self._last_acknowledged_utc: datetime | None = None
         self._backoff = RefusalBackoff(float(reconnect_minimum_seconds))
         self._threads: list[threading.Thread] = []
@@ -122,12 +115,12 @@ class MqttPublisher:
     def start(self) -> None:
         if self._threads:
             raise RuntimeError(f"publisher for {self.counts_topic} already started")
-        connect_persistent(
-            self._client, self._config, session_expiry_seconds=self._session_expiry_seconds
-        )
+        self._connect()
         name = f"{self.store_id}/{self.camera_id}"
         self._threads = [
-            threading.Thread(target=self._run_network, name=f"mqtt-network {name}", daemon=True),
+            threading.Thread(
+                target=self._run_network_loop, name=f"mqtt-network {name}", daemon=True
+            ),
             threading.Thread(target=self._run_worker, name=f"mqtt-publisher {name}", daemon=True),
         ]
         for thread in self._threads:
@@ -180,23 +173,22 @@ class MqttPublisher:
                 logger.warning(
                     "could not publish offline status on %s: %s", self.status_topic, error
                 )
-        self._stopping.set()
+        self._disconnect()
         self._wakeup.set()
-        self._client.disconnect()
         for thread in self._threads:
             thread.join(timeout=5.0)
         return flushed
 
     def status(self) -> PublisherStatus:
-        with self._state_lock:
-            return PublisherStatus(
-                connected=self._connected,
-                error=self._error,
-                connections=self._connections,
-                last_acknowledged_utc=self._last_acknowledged_utc,
-                in_flight=self._outbox.in_flight(self.camera_id),
-                outbox_depth=self._outbox.depth(self.camera_id),
-            )
+        connection = self.connection_state()
+        return PublisherStatus(
+            connected=connection.connected,
+            error=connection.error,
+            connections=connection.connections,
+            last_acknowledged_utc=self.last_acknowledged_utc,
+            in_flight=self._outbox.in_flight(self.camera_id),
+            outbox_depth=self._outbox.depth(self.camera_id),
+        )
 
     @property
     def last_acknowledged_utc(self) -> datetime | None:
@@ -217,49 +209,13 @@ class MqttPublisher:
         info = self._client.publish(self.health_topic, health.model_dump_json(), qos=0)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
-    # -- paho's callbacks: record and wake the worker, never raise -------------------------
+    # -- paho's callbacks (see MqttClientBase): record and wake the worker, never raise --------
 
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: mqtt.ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            self._record_error(
-                f"MQTT broker {self.address} refused the connection: {reason_code}"
-                " (check mqtt.username, mqtt.password / password_file and the broker's ACL)"
-            )
-            return
-        with self._state_lock:
-            self._connected = True
-            self._connections += 1
-            self._error = None
-        logger.info("connected to %s (session present: %s)", self.address, flags.session_present)
+    def _after_connect(self, client: mqtt.Client, flags: mqtt.ConnectFlags) -> None:
         self._just_connected.set()
         self._wakeup.set()
 
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        self._record_error(
-            f"cannot reach the MQTT broker at {self.address}; retrying with exponential backoff"
-        )
-
-    def _on_disconnect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: mqtt.DisconnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        with self._state_lock:
-            was_connected, self._connected = self._connected, False
-        if was_connected and not self._stopping.is_set():
-            self._record_error(
-                f"lost the connection to the MQTT broker at {self.address}: {reason_code}"
-            )
+    def _after_disconnect(self) -> None:
         self._wakeup.set()
 
     def _on_publish(
@@ -273,27 +229,7 @@ class MqttPublisher:
         self._pending.record(message_id, reason_code)
         self._wakeup.set()
 
-    def _record_error(self, error: str) -> None:
-        with self._state_lock:
-            changed = error != self._error
-            self._error = error
-        if changed:
-            logger.warning("%s", error)
-
-    # -- threads -----------------------------------------------------------------------------
-
-    def _run_network(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._client.loop_forever(retry_first_connection=True)
-            except Exception as error:  # paho failed inside its loop: keep the data flowing
-                self._record_error(f"MQTT network loop for {self.address} failed: {error!r}")
-            if self._stopping.wait(self._reconnect_minimum_seconds):
-                return
-            try:
-                self._client.reconnect()
-            except OSError:
-                self._on_connect_fail(self._client, None)
+    # -- the worker thread -------------------------------------------------------------------
 
     def _run_worker(self) -> None:
         while not self._stopping.is_set():
