@@ -9,23 +9,26 @@ comma-separated (``--store a,b``); ``--json`` prints machine output with stable 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import typer
 
-CONFIG_HELP = "YAML config file"
+from command_line.logs import LogFormat, LogLevel
+
+JSON_OPTION = typer.Option(
+    False, "--json", help="Print machine-readable JSON (stable keys) instead of tables"
+)
 
 
-def config_option(help_text: str = CONFIG_HELP, *, required: bool = False) -> Path | None:
-    """``-c/--config``: the declaration every command uses (typer reads it as a default)."""
-    default = ... if required else None
-    return typer.Option(default, "--config", "-c", help=help_text)  # type: ignore[no-any-return]
-
-
-def json_option() -> bool:
-    return typer.Option(  # type: ignore[no-any-return]
-        False, "--json", help="Print machine-readable JSON (stable keys) instead of tables"
-    )
+LOG_LEVEL_OPTION = typer.Option(
+    LogLevel.INFO,
+    "--log-level",
+    case_sensitive=False,
+    help="debug shows libraries' chatter too; warning shows problems only",
+)
+LOG_FORMAT_OPTION = typer.Option(
+    LogFormat.TEXT, "--log-format", case_sensitive=False, help="json: one object per line"
+)
+QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="Log warnings and errors only")
 
 
 def identifiers(values: Iterable[str] | None) -> list[str]:

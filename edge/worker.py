@@ -23,8 +23,10 @@ from edge.config import CameraConfig, EdgeConfig
 from edge.counting.camera import CameraCounter, FrameCounts
 from edge.counting.intervals import IntervalTotals, to_message
 from edge.counting.tracking import Tracker, create_tracker
+from edge.frame_clock import FrameClockGuard
 from edge.vision.detections import People
 from edge.vision.detector import Detector, create_detector
+from edge.vision.regions import RegionDetector
 from edge.vision.sources import FrameSource, LiveSource, SourceFrame, open_source
 from protocol.messages import CameraHealth, CountInterval
 from protocol.version import SOFTWARE_VERSION
@@ -41,6 +43,10 @@ class IntervalSink(Protocol):
     def submit_interval(self, interval: CountInterval) -> CountInterval: ...
 
     def publish_health(self, health: CameraHealth) -> None: ...
+
+    def delivery_state(self) -> str:
+        """Where intervals go and whether that works, in a few words (status lines)."""
+        ...
 
     @property
     def outbox_depth(self) -> int: ...
@@ -74,6 +80,8 @@ class CameraRuntime:
     source: FrameSource
     tracker: Tracker
     counter: CameraCounter
+    clock: FrameClockGuard
+    """Frames behind what this camera already counted pass uncounted (restarts)."""
     frames: Iterator[SourceFrame] | None = None
     finished: bool = False
     frames_processed: int = 0
@@ -105,6 +113,7 @@ class EdgeWorker:
         self.sink = sink
         self.on_frame = on_frame
         self.detector = detector or create_detector(config.detector)
+        self.regions = RegionDetector(self.detector, config.detector.regions)
         self.fingerprint = config.fingerprint()
         self._stop = threading.Event()
         self.cameras = [self._camera_runtime(camera) for camera in config.cameras]
@@ -112,13 +121,13 @@ class EdgeWorker:
     def _camera_runtime(self, camera: CameraConfig) -> CameraRuntime:
         source = open_source(camera.source)
         frame_rate = (source.frames_per_second or 10.0) / camera.source.stride
+        last_interval_end = self.sink.last_interval_end(camera.id)
         return CameraRuntime(
             config=camera,
             source=source,
             tracker=create_tracker(self.config.tracker, frame_rate),
-            counter=CameraCounter(
-                camera, self.config.counting, not_before_utc=self.sink.last_interval_end(camera.id)
-            ),
+            counter=CameraCounter(camera, self.config.counting, not_before_utc=last_interval_end),
+            clock=FrameClockGuard(camera.id, last_interval_end),
         )
 
     def stop(self) -> None:
@@ -163,8 +172,13 @@ class EdgeWorker:
             self._shutdown()
 
     def _process(self, ready: list[tuple[CameraRuntime, SourceFrame]]) -> None:
+        ready = [pair for pair in ready if pair[0].clock.admit(pair[1].timestamp_seconds)]
+        if not ready:
+            return
         started = time.perf_counter()
-        people_per_frame = self.detector.detect([frame.image for _, frame in ready])
+        people_per_frame = self.regions.detect(
+            [frame.image for _, frame in ready], [runtime.config for runtime, _ in ready]
+        )
         detector_seconds = (time.perf_counter() - started) / len(ready)
         for (runtime, frame), people in zip(ready, people_per_frame, strict=True):
             stages = runtime.stages

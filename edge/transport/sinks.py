@@ -101,6 +101,14 @@ class MqttSink:
         moments = [p.last_acknowledged_utc for p in self.publishers.values()]
         return max((moment for moment in moments if moment is not None), default=None)
 
+    def delivery_state(self) -> str:
+        """``broker connected``, or ``broker disconnected`` with the last error."""
+        states = [publisher.status() for publisher in self.publishers.values()]
+        if all(state.connected for state in states):
+            return "broker connected"
+        errors = sorted({state.error for state in states if state.error})
+        return "broker disconnected" + (f" ({'; '.join(errors)})" if errors else "")
+
     def flush(self, timeout_seconds: float) -> bool:
         """Wait (up to ``timeout_seconds`` in all) until the broker has acknowledged
         every interval; False when some are still in the outbox."""
@@ -181,6 +189,9 @@ class JsonLinesSink:
     def publish_health(self, health: CameraHealth) -> None:
         """Health is not recorded in the interval file."""
 
+    def delivery_state(self) -> str:
+        return f"writing {self.path}"
+
     @property
     def outbox_depth(self) -> int:
         return 0
@@ -240,6 +251,9 @@ class MemorySink:
 
     def publish_health(self, health: CameraHealth) -> None:
         """Health is not kept."""
+
+    def delivery_state(self) -> str:
+        return "kept in memory"
 
     @property
     def outbox_depth(self) -> int:

@@ -93,18 +93,18 @@ def test_fingerprint_ignores_credentials_but_not_lines() -> None:
 
 def test_check_config_cli(tmp_path: Path) -> None:
     runner = CliRunner()
-    good = runner.invoke(app, ["edge", "check-config", str(EXAMPLE)])
+    good = runner.invoke(app, ["edge", "check-config", "-c", str(EXAMPLE)])
     assert good.exit_code == 0, good.output
     assert "ok" in good.output
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump(minimal(counting={"interval_seconds": 0})))
-    bad = runner.invoke(app, ["edge", "check-config", str(broken)])
+    bad = runner.invoke(app, ["edge", "check-config", "-c", str(broken)])
     assert bad.exit_code == 2
     assert "counting -> interval_seconds" in bad.output
     not_yaml = tmp_path / "bad.yaml"
     not_yaml.write_text("store_id: [unclosed\n")
-    assert "not valid YAML" in runner.invoke(app, ["edge", "check-config", str(not_yaml)]).output
-    missing = runner.invoke(app, ["edge", "check-config", str(tmp_path / "nope.yaml")])
+    assert "not valid YAML" in runner.invoke(app, ["edge", "check-config", "-c", str(not_yaml)]).output
+    missing = runner.invoke(app, ["edge", "check-config", "-c", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2
     assert "cannot read config" in missing.output
 

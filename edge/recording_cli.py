@@ -1,0 +1,253 @@
+"""``footfall edge replay | audit | preview``: commands that read a recording (or one frame of a
+source) and print what the pipeline sees. Heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+
+from command_line.exit_codes import fail
+from command_line.options import JSON_OPTION
+from command_line.tables import Column, print_table
+from edge.config import EdgeConfig
+from edge.offline import ModelNotFoundError
+from edge.vision.sources import SourceError
+from protocol.settings import ConfigError
+
+if TYPE_CHECKING:
+    from edge.audit import AuditResult
+    from edge.replay import ReplayReport
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from edge.replay import replay
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        "[cyan]{task.fields[fps]} fps",
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("counting", total=None, fps="-")
+        started = time.perf_counter()
+
+        def on_frame(done: int, total: int) -> None:
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, completed=done, total=total or None, fps=f"{rate:.1f}")
+
+        return replay(config, camera_id, on_frame=on_frame)
+
+
+def _write_per_frame(report: ReplayReport, path: Path) -> None:
+    zone_ids = sorted({zone for record in report.per_frame for zone in record.zones})
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["frame", "people", "tracked", *zone_ids])
+        for record in report.per_frame:
+            writer.writerow(
+                [
+                    record.frame,
+                    record.detected,
+                    record.tracked,
+                    *(record.zones[z] for z in zone_ids),
+                ]
+            )
+
+
+LINE_HELP = "Add a line NAME=x1,y1,x2,y2@ix,iy (inside point after @); repeatable."
+
+
+def replay_command(
+    video: str = typer.Argument(..., help="Video file or folder of images"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Edge YAML config"),
+    report: Path | None = typer.Option(None, "--report", help="Write the JSON report here"),
+    per_frame: Path | None = typer.Option(None, "--per-frame", help="Write per-frame CSV here"),
+    line: list[str] = typer.Option([], "--line", help=LINE_HELP),
+    camera: str | None = typer.Option(None, "--camera", help="Camera id in the config"),
+    fps: float | None = typer.Option(None, "--fps", help="Override the source frame rate"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run the full pipeline on a recording as fast as it can; print and save the counts."""
+    from edge.adhoc import build_config
+
+    try:
+        edge_config, camera_id = build_config(video, config, line, camera, fps)
+        result = _progress_replay(edge_config, camera_id)
+    except (ConfigError, SourceError, ModelNotFoundError) as error:
+        raise fail(str(error)) from None
+    summary = result.to_json()
+    if report is not None:
+        report.write_text(json.dumps(summary, indent=2) + "\n")
+    if per_frame is not None:
+        _write_per_frame(result, per_frame)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    output = Console()
+    output.print(
+        f"{video}: {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
+    )
+    print_table(
+        output,
+        [Column("line"), Column("in", numeric=True), Column("out", numeric=True)],
+        [
+            [line_id, str(counts["in"]), str(counts["out"])]
+            for line_id, counts in result.lines.items()
+        ],
+    )
+    output.print(f"people per frame (mean): {summary['people_per_frame_mean']}")
+
+
+def _audit_rows(outcome: AuditResult) -> list[dict[str, Any]]:
+    """One row per line and direction: the audit table's rows and the report's ``lines``."""
+    from edge.audit import LineAudit
+
+    rows: list[dict[str, Any]] = []
+    for line_audit in outcome.lines:
+        for direction, true, counted in (
+            ("in", line_audit.true_entries, line_audit.counted_entries),
+            ("out", line_audit.true_exits, line_audit.counted_exits),
+        ):
+            rows.append(
+                {
+                    "line": line_audit.line_id,
+                    "direction": direction,
+                    "true": true,
+                    "counted": counted,
+                    "error": counted - true,
+                    "accuracy_percent": LineAudit.accuracy_percent(true, counted),
+                }
+            )
+    return rows
+
+
+AUDIT_COLUMNS = [
+    Column("line"),
+    Column("direction"),
+    *(Column(header, numeric=True) for header in ("true", "counted", "error", "accuracy %")),
+]
+
+
+def _audit_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
+    return [
+        [
+            row["line"],
+            row["direction"],
+            str(row["true"]),
+            str(row["counted"]),
+            f"{row['error']:+d}",
+            f"{row['accuracy_percent']:.1f}",
+        ]
+        for row in rows
+    ]
+
+
+def _audit_report(
+    outcome: AuditResult, result: ReplayReport, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "lines": rows,
+        "frames": outcome.frames,
+        "people_mae": round(outcome.people_mae, 4),
+        "tracked_people_mae": round(outcome.tracked_people_mae, 4),
+        "true_people_mean": round(outcome.true_people_mean, 4),
+        "fps": round(result.fps, 3),
+        "detector": result.detector,
+        "tracker": result.tracker,
+    }
+
+
+def audit_command(
+    video: str = typer.Argument(..., help="Video file or folder of images"),
+    truth: Path = typer.Option(..., "--truth", help="MOT-format ground truth (gt.txt)"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Edge YAML config"),
+    line: list[str] = typer.Option([], "--line", help=LINE_HELP),
+    camera: str | None = typer.Option(None, "--camera", help="Camera id in the config"),
+    fps: float | None = typer.Option(None, "--fps", help="Override the source frame rate"),
+    report: Path | None = typer.Option(None, "--report", help="Write the audit as JSON here"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Count a recording and compare with ground truth: crossings per line and direction,
+    accuracy %, per-frame people-count error."""
+    from edge.adhoc import build_config
+    from edge.audit import TruthError, audit, load_mot
+
+    try:
+        edge_config, camera_id = build_config(video, config, line, camera, fps)
+        boxes = load_mot(truth)
+        result = _progress_replay(edge_config, camera_id)
+    except (ConfigError, SourceError, ModelNotFoundError, TruthError) as error:
+        raise fail(str(error)) from None
+    camera_config = edge_config.camera(camera_id)
+    outcome = audit(result, boxes, camera_config, edge_config.counting)
+    rows = _audit_rows(outcome)
+    document = _audit_report(outcome, result, rows)
+    if report is not None:
+        report.write_text(json.dumps(document, indent=2) + "\n")
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+        return
+    title = f"Audit of {video} against {truth.name} ({outcome.frames} frames)"
+    output = Console()
+    print_table(output, AUDIT_COLUMNS, _audit_cells(rows), title=title)
+    output.print(
+        f"people per frame: true mean {outcome.true_people_mean:.2f}, "
+        f"MAE detected {outcome.people_mae:.3f}, MAE tracked {outcome.tracked_people_mae:.3f}; "
+        f"{result.fps:.2f} fps"
+    )
+
+
+def preview_command(
+    source: str = typer.Argument(..., help="Video file, folder, stream URL or camera index"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Edge YAML config"),
+    out: Path = typer.Option(Path("preview.jpg"), "--out", help="Image to write"),
+    line: list[str] = typer.Option([], "--line", help=LINE_HELP),
+    camera: str | None = typer.Option(None, "--camera", help="Camera id in the config"),
+    frame_number: int = typer.Option(1, "--frame", min=1, help="Frame of a recording to draw"),
+) -> None:
+    """Draw lines (arrow to the inside), zones and current detections on one frame."""
+    import cv2
+
+    from edge.adhoc import build_config
+    from edge.vision.detections import reference_points
+    from edge.vision.detector import create_detector
+    from edge.vision.drawing import draw_overlay
+    from edge.vision.regions import RegionDetector
+    from edge.vision.sources import open_source
+
+    try:
+        edge_config, camera_id = build_config(source, config, line, camera)
+        camera_config = edge_config.camera(camera_id)
+        frames = open_source(camera_config.source)
+        image = None
+        for frame in frames:
+            if frame.index + 1 >= frame_number:
+                image = frame.image
+                break
+        frames.close()
+        if image is None:
+            raise SourceError(f"{source} has fewer than {frame_number} frames")
+        detector = RegionDetector(
+            create_detector(edge_config.detector), edge_config.detector.regions
+        )
+        people = detector.detect([image], [camera_config])[0]
+    except (ConfigError, SourceError, ModelNotFoundError) as error:
+        raise fail(str(error)) from None
+    points = reference_points(people, edge_config.counting.reference_point)
+    regions = detector.plan(camera_config, image).regions
+    if not cv2.imwrite(str(out), draw_overlay(image, camera_config, people, points, regions)):
+        raise fail(f"cannot write {out}")
+    console.print(f"[green]wrote[/] {out}: {len(people)} people detected")
