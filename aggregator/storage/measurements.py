@@ -42,6 +42,16 @@ EDGE_HEALTH: Final = "edge_health"
 EDGE_STATUS: Final = "edge_status"
 POLICY_CHANGES: Final = "policy_changes"
 POLICY_EFFECTS: Final = "policy_effects"
+MEASUREMENTS: Final = (
+    LINE_COUNTS,
+    ZONE_OCCUPANCY,
+    CAMERA_INTERVALS,
+    STORE_OCCUPANCY,
+    EDGE_HEALTH,
+    EDGE_STATUS,
+    POLICY_CHANGES,
+    POLICY_EFFECTS,
+)
 
 ENTRANCE_TRUE: Final = "true"
 """``entrance`` tag value of a line that counts as a store entrance (a visit)."""
