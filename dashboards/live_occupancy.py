@@ -14,10 +14,9 @@ from dashboards.panels import (
     Json,
     Layout,
     Target,
-    override,
     stat,
     table,
-    thresholds_json,
+    threshold_column,
     time_series,
 )
 
@@ -124,12 +123,8 @@ def _history_panels(layout: Layout) -> list[Json]:
         sort_by="load_percent",
         hidden=("Time",),
         overrides=[
-            override(
-                "load_percent",
-                unit="percent",
-                decimals=0,
-                thresholds=thresholds_json(LOAD_THRESHOLDS),
-                **{"custom.cellOptions": {"type": "color-background"}},
+            threshold_column(
+                "load_percent", LOAD_THRESHOLDS, unit="percent", decimals=0, cell="color-background"
             )
         ],
     )

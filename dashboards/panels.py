@@ -139,6 +139,27 @@ def override(field_name: str, **properties: Any) -> Json:
     }
 
 
+def threshold_column(
+    field_name: str,
+    steps: Sequence[Threshold],
+    *,
+    unit: str,
+    decimals: int,
+    cell: str = "color-text",
+) -> Json:
+    """A table column coloured by thresholds (``cell``: ``color-text`` or
+    ``color-background``). The colour mode must say so: the panel's default colour comes
+    from the palette, which ignores thresholds."""
+    return override(
+        field_name,
+        unit=unit,
+        decimals=decimals,
+        thresholds=thresholds_json(steps),
+        color={"mode": "thresholds"},
+        **{"custom.cellOptions": {"type": cell}},
+    )
+
+
 def _panel(
     kind: str,
     title: str,

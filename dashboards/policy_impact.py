@@ -27,10 +27,9 @@ from dashboards.panels import (
     Target,
     bar_chart,
     day_labels,
-    override,
     stat,
     table,
-    thresholds_json,
+    threshold_column,
     time_series,
 )
 
@@ -69,8 +68,10 @@ INDEX_AND_JOIN: tuple[Json, ...] = (
             "fields": {},
         },
     },
+    {"id": "filterFieldsByName", "options": {"include": {"names": ["day", "before", "after"]}}},
 )
-"""Row index per query result ("day" of its window), outer join on it, index as category.
+"""Row index per query result ("day" of its window), outer join on it, index as category,
+then only the day and the two windows' visits (the join keeps each window's time field).
 ``timeSeries: false`` keeps the two results apart: otherwise Grafana first joins them on time,
 and the index would count across both windows."""
 
@@ -167,13 +168,7 @@ def _table_panels(layout: Layout) -> list[Json]:
         sort_by="effect_pct",
         hidden=("Time",),
         overrides=[
-            override(
-                column,
-                unit="percent",
-                decimals=1,
-                thresholds=thresholds_json(EFFECT_THRESHOLDS),
-                **{"custom.cellOptions": {"type": "color-text"}},
-            )
+            threshold_column(column, EFFECT_THRESHOLDS, unit="percent", decimals=1)
             for column in ("effect_pct", "ci_low_pct", "ci_high_pct")
         ],
     )

@@ -1,6 +1,8 @@
-"""The Footfall dashboard's queries, substituted as Grafana would, against the seeded InfluxDB:
-hourly, daily and weekly visits equal the seeded sums in store-local time, entrances are
-split correctly, and the previous-weeks comparison reads the right weeks."""
+"""The Footfall dashboard, built for the stores' zone (New York), its queries substituted as
+Grafana would, against the seeded InfluxDB: hourly, daily and weekly visits equal the seeded
+sums in store-local time, entrances are split correctly, and the previous-weeks comparison
+reads the right weeks. Grafana's own code (``grafana_checker``) then shows each store-local
+day as one bar group labelled by its local date, and the policy changes as annotations."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from aggregator.storage.influx import InfluxClient
+from dashboards.build import build_dashboards
 from dashboards.panels import Json
 from tests.dashboards import seed
-from tests.dashboards.frames import table_rows
+from tests.dashboards.grafana_checker import annotation_events, shown_panels, table_rows
+from tests.dashboards.grafana_frames import epoch_ms
 from tests.dashboards.macros import TimeRange
 from tests.dashboards.queries import QueryResult, Selection, find_result, iter_panels, run_dashboard
 from tests.dashboards.seed import by_tag, by_time, expected_daily, expected_hourly, local_range
@@ -24,9 +28,14 @@ SIX_WEEKS = local_range(seed.FIRST_DAY, seed.LAST_DAY)
 LOCAL = timedelta(hours=-5)
 
 
-@pytest.fixture
-def footfall(committed: dict[str, Json]) -> Json:
-    return committed["footfall.json"]
+@pytest.fixture(scope="module")
+def footfall() -> Json:
+    """Built as ``footfall dashboards build --timezone America/New_York``."""
+    return build_dashboards(seed.TIMEZONE)["footfall.json"]
+
+
+def panel_named(dashboard: Json, title: str) -> Json:
+    return next(panel for panel in iter_panels(dashboard) if panel["title"] == title)
 
 
 def run(
@@ -35,8 +44,7 @@ def run(
     time_range: TimeRange = WEEK,
     **selections: Selection,
 ) -> list[QueryResult]:
-    chosen: dict[str, Selection] = {"timezone": [seed.TIMEZONE], **selections}
-    return run_dashboard(client, dashboard, time_range, chosen)
+    return run_dashboard(client, dashboard, time_range, selections)
 
 
 def hours_of(store: str, first: date, last: date) -> dict[datetime, int]:
@@ -97,12 +105,13 @@ def test_entries_per_day_start_at_store_local_midnight(
 
 
 def test_utc_days_differ_where_evening_hours_cross_midnight(
-    seeded_influx: InfluxClient, footfall: Json
+    seeded_influx: InfluxClient, committed: dict[str, Json]
 ) -> None:
+    """The committed files are built for UTC: their days are UTC days."""
     utc_week = TimeRange(
         datetime(2024, 1, 29, tzinfo=UTC), datetime(2024, 2, 4, 23, 59, 59, 999000, tzinfo=UTC)
     )
-    results = run_dashboard(seeded_influx, footfall, utc_week, {"timezone": ["UTC"]})
+    results = run_dashboard(seeded_influx, committed["footfall.json"], utc_week)
     daily = by_time(by_tag(find_result(results, "Entries per day").series)["north"])
     expected: dict[date, int] = defaultdict(int)
     for hour, count in expected_hourly("north").items():
@@ -145,10 +154,10 @@ def test_entries_by_entrance_follow_the_camera_variable(
 
 def test_entrance_table_is_sorted_by_entries(seeded_influx: InfluxClient, footfall: Json) -> None:
     results = run(seeded_influx, footfall)
-    panel = next(
-        p for p in iter_panels(footfall) if p["title"] == "Entrances in the selected range"
-    )
-    rows = table_rows(find_result(results, panel["title"]).series, panel)
+    panel = panel_named(footfall, "Entrances in the selected range")
+    (frame,) = shown_panels(footfall, results, [panel], tag_order="reversed")[panel["title"]]
+    assert frame.names() == ["store", "camera", "line", "entries", "exits"]
+    rows = table_rows(frame, panel)
     expected = {
         line: sum(
             count
@@ -185,23 +194,71 @@ def test_previous_weeks_read_the_same_weekdays(seeded_influx: InfluxClient, foot
             assert total == seed.expected_total(store, first, first + timedelta(days=6))
 
 
-def test_policy_changes_annotation_skips_removed_changes(
+def test_a_store_local_day_is_one_bar_labelled_by_its_date(
     seeded_influx: InfluxClient, footfall: Json
 ) -> None:
-    annotation = find_result(run(seeded_influx, footfall, SIX_WEEKS), "Policy changes", "")
-    (series,) = annotation.series
-    rows = [dict(zip(series.columns, values, strict=True)) for values in series.values]
-    assert rows == [
+    """Grafana joins the stores' daily series on the bucket start and writes each start as its
+    date in the stores' zone: one group of bars per local day, a bar per store side by side
+    (not drawn over each other), labelled 2024-01-29 ... 2024-02-04, not "... 05:00"."""
+    results = run(seeded_influx, footfall)
+    panel = panel_named(footfall, "Entries per day")
+    (frame,) = shown_panels(footfall, results, [panel])["Entries per day"]
+    assert frame.names() == ["Time", "north", "south"]
+    assert panel["options"]["xField"] == "Time"
+    days = [WEEK_START + timedelta(days=offset) for offset in range(7)]
+    assert frame.field("Time").texts == [day.isoformat() for day in days]
+    for store in ("north", "south"):
+        assert frame.field(store).values == [expected_daily(store)[day] for day in days]
+
+
+def test_weeks_are_labelled_by_their_monday(seeded_influx: InfluxClient, footfall: Json) -> None:
+    results = run(seeded_influx, footfall, SIX_WEEKS)
+    (frame,) = shown_panels(footfall, results, [panel_named(footfall, "Entries per week")])[
+        "Entries per week"
+    ]
+    mondays = [seed.FIRST_DAY + timedelta(weeks=week) for week in range(6)]
+    assert frame.field("Time").texts == [monday.isoformat() for monday in mondays]
+    assert frame.field("south").values == [
+        seed.expected_total("south", monday, monday + timedelta(days=6)) for monday in mondays
+    ]
+
+
+def test_hourly_bars_stack_and_cover_their_hour(footfall: Json) -> None:
+    """Bars of several stores stack instead of hiding each other; a bar is drawn from its
+    bucket's start to its end (``barAlignment: 1``), not centred on the start."""
+    for title in ("Entries per hour", "Entries per hour by entrance"):
+        custom = panel_named(footfall, title)["fieldConfig"]["defaults"]["custom"]
+        assert (custom["drawStyle"], custom["stacking"]["mode"]) == ("bars", "normal")
+        assert custom["barAlignment"] == 1
+
+
+def test_default_range_is_whole_weeks_in_the_stores_zone(footfall: Json) -> None:
+    assert (footfall["time"], footfall["weekStart"]) == (
+        {"from": "now-3w/w", "to": "now/w"},
+        "monday",
+    )
+    assert footfall["timezone"] == seed.TIMEZONE, "display zone = the tz() zone"
+
+
+def test_policy_changes_annotation(seeded_influx: InfluxClient, footfall: Json) -> None:
+    """Grafana's InfluxDB plugin makes one marker per store of each registered change: title =
+    the policy, text = its description, tags = the store; removed changes are left out. (The
+    plugin's end time defaults to the time column: a point in time.)"""
+    (annotation,) = footfall["annotations"]["list"]
+    result = find_result(run(seeded_influx, footfall, SIX_WEEKS), "Policy changes", "")
+    assert annotation_events(annotation, result) == [
         {
-            "time": "2024-01-22T05:00:00Z",
-            "description": "Open until 21:00",
-            "policy": "evening-opening",
-            "store": "north",
+            "time": epoch_ms("2024-01-22T05:00:00Z"),
+            "title": "evening-opening",
+            "text": "Open until 21:00",
+            "tags": ["north"],
+            "timeEnd": epoch_ms("2024-01-22T05:00:00Z"),
         },
         {
-            "time": "2024-02-01T05:00:00Z",
-            "description": "One queue for all tills",
-            "policy": "queue-rule",
-            "store": "south",
+            "time": epoch_ms("2024-02-01T05:00:00Z"),
+            "title": "queue-rule",
+            "text": "One queue for all tills",
+            "tags": ["south"],
+            "timeEnd": epoch_ms("2024-02-01T05:00:00Z"),
         },
     ]

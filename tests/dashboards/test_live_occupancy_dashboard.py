@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 
 from aggregator.storage.influx import InfluxClient, Series
+from dashboards.live_occupancy import TABLE_COLUMNS
 from dashboards.panels import Json
 from tests.dashboards import seed
-from tests.dashboards.frames import table_rows
+from tests.dashboards.grafana_checker import shown_panels, table_rows
 from tests.dashboards.macros import TimeRange
 from tests.dashboards.queries import find_result, iter_panels, run_dashboard
 from tests.dashboards.seed import by_tag, by_time, local_range
 
+GREEN, ORANGE, RED = "#73BF69", "#FF9830", "#F2495C"
+"""Grafana's "green", "orange" and "red" in its default (dark) theme."""
 LAST_DAY = local_range(seed.LAST_DAY, seed.LAST_DAY)
 
 
@@ -70,7 +73,9 @@ def test_store_variable_filters_the_stat_panels(seeded_influx: InfluxClient, liv
 def test_table_lists_all_stores_fullest_first(seeded_influx: InfluxClient, live: Json) -> None:
     results = run_dashboard(seeded_influx, live, LAST_DAY, {"store": ["north"]})
     panel = next(p for p in iter_panels(live) if p["title"] == "All stores by load")
-    rows = table_rows(find_result(results, panel["title"]).series, panel)
+    (frame,) = shown_panels(live, results, [panel], tag_order="reversed")[panel["title"]]
+    assert frame.names() == list(TABLE_COLUMNS[:-1]), "fixed order, Time hidden"
+    rows = table_rows(frame, panel)
     assert [
         (row["store"], row["occupancy"], row["capacity"], row["load_percent"]) for row in rows
     ] == [
@@ -82,6 +87,14 @@ def test_table_lists_all_stores_fullest_first(seeded_influx: InfluxClient, live:
     assert [row["over_capacity"] for row in rows] == [True, False, False, False]
     assert [row["entries_today"] - row["exits_today"] for row in rows] == [30, 45, 12, 7]
     assert "Time" not in rows[0]
+    load = frame.field("load_percent")
+    shown = dict(zip(load.values, zip(load.texts, load.colors, strict=True), strict=True))
+    assert shown == {
+        120.0: ("120%", RED),
+        90.0: ("90%", ORANGE),
+        30.0: ("30%", GREEN),
+        None: ("", GREEN),
+    }, "percent unit, orange from 80 %, red from 100 %"
 
 
 def test_occupancy_over_time_holds_each_change(seeded_influx: InfluxClient, live: Json) -> None:

@@ -15,10 +15,12 @@ import pytest
 from aggregator.storage.influx import InfluxClient
 from dashboards.panels import Json
 from tests.dashboards import seed
-from tests.dashboards.frames import joined_by_row_index, table_rows
+from tests.dashboards.grafana_checker import ShownFrame, shown_panels, table_rows
 from tests.dashboards.queries import QueryResult, Selection, find_result, iter_panels, run_dashboard
 from tests.dashboards.seed import by_time, expected_daily, local_range
 
+GREEN, RED = "#73BF69", "#F2495C"
+"""Grafana's "green" and "red" in its default (dark) theme."""
 SIX_WEEKS = local_range(seed.FIRST_DAY, seed.LAST_DAY)
 NORTH_EVENINGS: dict[str, Selection] = {
     "store": ["north"],
@@ -67,23 +69,44 @@ def test_means_before_and_after(results: list[QueryResult]) -> None:
     assert only_value(after) > only_value(before)
 
 
-def test_overlay_pairs_day_n_before_with_day_n_after(results: list[QueryResult]) -> None:
+@pytest.fixture
+def shown(results: list[QueryResult], policy: Json) -> dict[str, ShownFrame]:
+    """Bar charts and tables as Grafana shows them after the panels' transformations."""
+    panels = [p for p in iter_panels(policy) if p["type"] in ("barchart", "table")]
+    return {
+        title: frame
+        for title, (frame,) in shown_panels(policy, results, panels, tag_order="reversed").items()
+    }
+
+
+def test_overlay_pairs_day_n_before_with_day_n_after(
+    results: list[QueryResult], shown: dict[str, ShownFrame]
+) -> None:
+    """Grafana's calculateField (row index per query) and joinByField (on that index) put day n
+    of the window before next to day n of the window after."""
     title = "Visits per day: before and after, overlaid"
-    before, after = find_result(results, title, "A"), find_result(results, title, "B")
+    before = find_result(results, title, "A")
     first_before = next(iter(by_time(before.series[0])))
     assert first_before.isoformat() == "2024-01-08T00:00:00-05:00"
     daily = expected_daily("north")
-    assert joined_by_row_index([before.series, after.series]) == [
+    overlay = shown[title]
+    assert overlay.names() == ["day", "before", "after"]
+    assert overlay.field("day").values == [str(day) for day in range(14)]
+    assert [[row["before"], row["after"]] for row in overlay.rows()] == [
         [daily[day], daily[day + timedelta(days=14)]] for day in days(date(2024, 1, 8), 14)
     ]
 
 
-def test_visits_around_the_change(results: list[QueryResult]) -> None:
+def test_visits_around_the_change(results: list[QueryResult], shown: dict[str, ShownFrame]) -> None:
     around = by_time(find_result(results, "Visits per day around the change").series[0])
     daily = expected_daily("north")
+    window = days(date(2024, 1, 8), 28)
     assert {moment.date(): visits for moment, visits in around.items()} == {
-        day: daily[day] for day in days(date(2024, 1, 8), 28)
+        day: daily[day] for day in window
     }
+    bars = shown["Visits per day around the change"]
+    assert bars.field("Time").texts == [day.isoformat() for day in window]
+    assert bars.field("visits").values == [daily[day] for day in window]
 
 
 def test_default_window_counts_only_days_with_data(
@@ -100,11 +123,20 @@ def test_default_window_counts_only_days_with_data(
     assert [row[1] for row in bars.series[0].values][:8] == [0] * 7 + [daily[seed.FIRST_DAY]]
 
 
-def test_effect_estimates_and_registered_changes(results: list[QueryResult], policy: Json) -> None:
+def test_effect_estimates_and_registered_changes(
+    shown: dict[str, ShownFrame], policy: Json
+) -> None:
     panels = {panel["title"]: panel for panel in iter_panels(policy)}
-    effects = table_rows(
-        find_result(results, "Effect estimates").series, panels["Effect estimates"]
-    )
+    estimates = shown["Effect estimates"]
+    assert estimates.names() == [
+        "store",
+        "policy",
+        "method",
+        "effect_pct",
+        "ci_low_pct",
+        "ci_high_pct",
+    ]
+    effects = table_rows(estimates, panels["Effect estimates"])
     assert [
         (row["store"], row["policy"], row["method"], row["effect_pct"], row["ci_low_pct"])
         for row in effects
@@ -114,8 +146,16 @@ def test_effect_estimates_and_registered_changes(results: list[QueryResult], pol
         ("north", "evening-opening", "did", 10.0, 4.0),
     ], "the pooled estimate of another policy (queue-rule) is left out"
 
+    effect = estimates.field("effect_pct")
+    assert sorted(zip(effect.texts, effect.colors, strict=True)) == [
+        ("10.0%", GREEN),
+        ("11.0%", GREEN),
+        ("12.5%", GREEN),
+    ], "percent unit"
+    assert sorted(estimates.field("ci_low_pct").texts) == ["4.0%", "6.0%", "8.0%"]
+
     title = "Registered policy changes"
-    changes = table_rows(find_result(results, title).series, panels[title])
+    changes = table_rows(shown[title], panels[title])
     assert [
         (row["store"], row["policy"], row["effective_date"], row["removed"]) for row in changes
     ] == [
@@ -123,6 +163,18 @@ def test_effect_estimates_and_registered_changes(results: list[QueryResult], pol
         ("south", "queue-rule", "2024-02-01", False),
         ("north", "evening-opening", "2024-01-22", False),
     ]
+
+
+def test_negative_effects_are_red(seeded_influx: InfluxClient, policy: Json) -> None:
+    south = run_dashboard(seeded_influx, policy, SIX_WEEKS, {"store": ["south"]})
+    panel = next(p for p in iter_panels(policy) if p["title"] == "Effect estimates")
+    (frame,) = shown_panels(policy, south, [panel])["Effect estimates"]
+    effect, low = frame.field("effect_pct"), frame.field("ci_low_pct")
+    assert sorted(zip(effect.texts, effect.colors, strict=True)) == [
+        ("-2.0%", RED),
+        ("-3.0%", RED),
+    ]
+    assert sorted(zip(low.texts, low.colors, strict=True)) == [("-7.0%", RED), ("-9.0%", RED)]
 
 
 def test_daily_context_and_annotation(results: list[QueryResult]) -> None:
@@ -147,14 +199,14 @@ def test_row_links_encode_the_row_values(policy: Json) -> None:
 
 
 def test_each_registered_change_links_to_its_own_window(
-    seeded_influx: InfluxClient, policy: Json, results: list[QueryResult]
+    seeded_influx: InfluxClient, policy: Json, shown: dict[str, ShownFrame]
 ) -> None:
     """Following a row's data link selects that store and policy; the hidden variables then
     anchor the windows on that row's effective date."""
     title = "Registered policy changes"
     panel = next(p for p in iter_panels(policy) if p["title"] == title)
     (link,) = panel["fieldConfig"]["defaults"]["links"]
-    for row in table_rows(find_result(results, title).series, panel):
+    for row in table_rows(shown[title], panel):
         url = (
             link["url"]
             .replace("${__data.fields.store:percentencode}", percent_encoded(row["store"]))

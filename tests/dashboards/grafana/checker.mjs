@@ -88,13 +88,14 @@ async function panel(job) {
         const displayName = getFieldDisplayName(field, frame, transformed);
         const config = { ...fieldConfigFor(job.fieldConfig, displayName), ...field.config };
         const display = getDisplayProcessor({ field: { ...field, config }, theme, timeZone: job.timeZone });
+        const shown = Array.from(field.values, (value) => display(value));
         return {
           name: field.name,
           displayName,
           type: field.type,
           values: Array.from(field.values),
-          texts: Array.from(field.values, (value) => formattedValueToString(display(value))),
-          colors: Array.from(field.values, (value) => display(value).color ?? null),
+          texts: shown.map((value) => formattedValueToString(value)),
+          colors: shown.map((value) => value.color ?? null),
         };
       }),
     })),

@@ -1,0 +1,102 @@
+"""The Grafana checker on all four dashboards: every panel's query results, shaped as Grafana's
+InfluxDB backend returns them, go through the panel's transformations and display settings in
+Grafana's own code (``@grafana/data`` in Node), and every annotation through the InfluxDB
+plugin's parsing. Tables come out the same whatever order the server emits the tags in.
+
+The last tests keep the two annotation defects of the grafanalib version as examples of what
+the plugin's logic does: without a ``target`` the layer never runs; with ``policy`` among the
+tag columns, every server-side column (``policy_changes.<column>``) becomes a tag."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator.storage.influx import InfluxClient
+from dashboards.panels import DATASOURCE, Json
+from tests.dashboards import seed
+from tests.dashboards.grafana_checker import annotation_events, shown_panels
+from tests.dashboards.grafana_frames import backend_frames, epoch_ms
+from tests.dashboards.macros import TimeRange
+from tests.dashboards.queries import (
+    DashboardQuery,
+    QueryResult,
+    find_result,
+    iter_panels,
+    run_dashboard,
+)
+
+SIX_WEEKS = seed.local_range(seed.FIRST_DAY, seed.LAST_DAY)
+LAST_DAY = seed.local_range(seed.LAST_DAY, seed.LAST_DAY)
+GRAFANALIB_ANNOTATION: Json = {
+    "name": "Policy changes",
+    "datasource": DATASOURCE,
+    "enable": True,
+    "iconColor": "purple",
+    "query": 'SELECT "description", "policy", "store" FROM "policy_changes" '
+    'WHERE "removed" = false AND $timeFilter',
+    "textColumn": "description",
+    "tagsColumn": "policy,store",
+    "titleColumn": "",
+}
+"""The annotation as the grafanalib build wrote it: legacy top-level keys, no target."""
+
+
+@pytest.mark.parametrize(
+    ("name", "time_range"),
+    [
+        ("live-occupancy.json", LAST_DAY),
+        ("footfall.json", SIX_WEEKS),
+        ("policy-impact.json", SIX_WEEKS),
+        ("edge-health.json", LAST_DAY),
+    ],
+)
+def test_every_panel_and_annotation_goes_through_grafana(
+    seeded_influx: InfluxClient, committed: dict[str, Json], name: str, time_range: TimeRange
+) -> None:
+    dashboard = committed[name]
+    results = run_dashboard(seeded_influx, dashboard, time_range)
+    panels = list(iter_panels(dashboard))
+    shown = shown_panels(dashboard, results, panels, tag_order="reversed")
+    for panel in panels:
+        frames = shown[panel["title"]]
+        assert frames, f"{panel['title']}: nothing to draw"
+        assert all(frame.fields and frame.fields[0].values for frame in frames), panel["title"]
+    tables = [panel for panel in panels if panel["type"] == "table"]
+    in_sorted_order = shown_panels(dashboard, results, tables, tag_order="sorted")
+    for panel in tables:
+        (reversed_frame,) = shown[panel["title"]]
+        (sorted_frame,) = in_sorted_order[panel["title"]]
+        assert reversed_frame.names() == sorted_frame.names(), panel["title"]
+        assert reversed_frame.rows() == sorted_frame.rows(), panel["title"]
+    for annotation in dashboard["annotations"]["list"]:
+        events = annotation_events(annotation, find_result(results, annotation["name"], ""))
+        assert events, annotation["name"]
+        assert all(event["title"] and event["text"] and event["tags"] for event in events)
+
+
+def test_an_annotation_without_target_is_never_run() -> None:
+    assert annotation_events(GRAFANALIB_ANNOTATION, None) is None
+
+
+def test_policy_as_tag_column_makes_every_column_a_tag(seeded_influx: InfluxClient) -> None:
+    """Given a target, the plugin takes the legacy keys, but the server-side column names all
+    contain the measurement's name: "policy" matches each of them, the text falls back to the
+    time column."""
+    statement = GRAFANALIB_ANNOTATION["query"].replace("$timeFilter", SIX_WEEKS.time_filter())
+    query = DashboardQuery("footfall-counts", "annotation", "Policy changes", "", statement)
+    result = QueryResult(query, seeded_influx.query(statement))
+    frames = backend_frames(result.series, ref_id="metricFindQuery", table=False)
+    assert [frame["name"] for frame in frames] == [
+        "policy_changes.description",
+        "policy_changes.policy",
+        "policy_changes.store",
+    ]
+    legacy_with_target = {
+        **GRAFANALIB_ANNOTATION,
+        "target": {"limit": 100, "matchAny": False, "tags": [], "type": "tags"},
+    }
+    events = annotation_events(legacy_with_target, result)
+    assert events is not None
+    first = events[0]
+    assert first["tags"] == ["Open until 21:00", "evening-opening", "north"]
+    assert first["text"] == first["title"] == first["time"] == epoch_ms("2024-01-22T05:00:00Z")
