@@ -14,7 +14,9 @@ export YOLO_OFFLINE := 1
 export YOLO_AUTOINSTALL := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system-packages python-packages models demo test lint typecheck pytest benchmarks clean
+GRAFANA_CHECKER := tests/dashboards/grafana
+
+.PHONY: setup system-packages python-packages models grafana-checker demo test lint typecheck pytest benchmarks clean
 
 setup: system-packages python-packages models
 
@@ -44,6 +46,15 @@ python-packages: $(VENV)/.installed
 models: $(VENV)/.installed
 	$(BIN)/footfall edge export --if-missing
 
+# The dashboard tests run Grafana's own @grafana/data in Node (tests/dashboards/grafana):
+# installed from the committed lockfile; Debian's nodejs and npm where node is missing.
+$(GRAFANA_CHECKER)/node_modules/.package-lock.json: $(GRAFANA_CHECKER)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm; }
+	npm ci --prefix $(GRAFANA_CHECKER) --no-audit --no-fund --loglevel=error
+
+grafana-checker: $(GRAFANA_CHECKER)/node_modules/.package-lock.json
+
 demo: setup
 	$(BIN)/footfall demo --video $(SAMPLE_CLIP)
 
@@ -55,7 +66,7 @@ lint: python-packages
 typecheck: python-packages
 	$(BIN)/mypy protocol command_line footfall edge aggregator dashboards
 
-pytest: setup
+pytest: setup grafana-checker
 	$(BIN)/pytest -q
 
 test: setup lint typecheck pytest
@@ -66,4 +77,4 @@ benchmarks: setup
 	$(BIN)/python benchmarks/impact_speed.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info $(GRAFANA_CHECKER)/node_modules
