@@ -7,7 +7,7 @@ registry, which gives each store's time zone) and/or ``--influx-url`` / ``--data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 console = Console(stderr=True)
 
-CONFIG_OPTION = typer.Option(None, "--config", help="Aggregator YAML (influx section, stores).")
+CONFIG_OPTION = typer.Option(
+    None, "--config", "-c", help="Aggregator YAML (influx section, stores)."
+)
 URL_OPTION = typer.Option(None, "--influx-url", help="InfluxDB URL (overrides --config).")
 DATABASE_OPTION = typer.Option(None, "--database", help="InfluxDB database (overrides --config).")
 TOKEN_OPTION = typer.Option(
@@ -110,10 +112,16 @@ def influx_session(
         client.close()
 
 
-def split_list(text: str | None, option: str) -> list[str]:
-    """``S1,S2`` -> ``["S1", "S2"]``; empty items and duplicates are errors naming ``option``."""
-    if text is None:
+def split_list(values: str | Sequence[str] | None, option: str) -> list[str]:
+    """A list option's values, repeated (``--store S1 --store S2``) and/or comma-separated
+    (``--store S1,S2``), as one list; empty items and duplicates are errors naming ``option``.
+    """
+    if values is None:
         return []
+    texts = [values] if isinstance(values, str) else list(values)
+    if not texts:
+        return []
+    text = ",".join(texts)
     items = [item.strip() for item in text.split(",")]
     if any(not item for item in items):
         raise fail(f"{option} {text!r} has an empty item")

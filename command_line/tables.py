@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ def _table(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     for index, column in enumerate(columns):
         if column.numeric:
-            widest = max((len(row[index]) for row in rows), default=0)
+            widest = max((len(Text.from_markup(row[index]).plain) for row in rows), default=0)
             table.add_column(
                 column.header,
                 justify="right",
@@ -48,7 +49,7 @@ READABLE_TEXT_WIDTH = 12
 def _wanted_width(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> int:
     total = 0
     for index, column in enumerate(columns):
-        widest = max((len(row[index]) for row in rows), default=0)
+        widest = max((len(Text.from_markup(row[index]).plain) for row in rows), default=0)
         total += widest if column.numeric else min(widest, READABLE_TEXT_WIDTH)
     return total + 3 * len(columns)
 
@@ -64,14 +65,20 @@ def _fits(
     lines = rendered.splitlines()
     if any(len(line.rstrip()) > console.width for line in lines):
         return False
-    numbers = [row[i] for row in rows for i, column in enumerate(columns) if column.numeric]
+    numbers = [
+        Text.from_markup(row[i]).plain
+        for row in rows
+        for i, column in enumerate(columns)
+        if column.numeric
+    ]
     return all(any(number in line for line in lines) for number in numbers if number)
 
 
 def render_stacked(
     title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[str]]
 ) -> str:
-    """Every row as a block of ``header: value`` lines, blocks separated by a blank line."""
+    """Every row as a block of ``header  value`` lines (markup kept), blocks separated by a
+    blank line."""
     width = max((len(column.header) for column in columns), default=0)
     blocks = [
         "\n".join(

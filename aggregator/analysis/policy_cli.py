@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from aggregator.cli_options import (
     CONFIG_OPTION,
@@ -22,6 +21,7 @@ from aggregator.cli_options import (
     load_config,
     split_list,
 )
+from command_line.tables import Column, print_table
 
 if TYPE_CHECKING:
     from aggregator.analysis.policies import PolicyEntry
@@ -51,7 +51,9 @@ def store_timezones(
 def add(
     *,
     name: str = typer.Option(..., "--name", help="Policy name, e.g. 'late-opening'."),
-    stores: str = typer.Option(..., "--stores", help="Stores it applies to: S1,S2."),
+    stores: list[str] = typer.Option(
+        ..., "--store", "--stores", help="A store it applies to (repeatable, or S1,S2)."
+    ),
     effective: str = typer.Option(..., "--effective", help="First store-local day, 2026-03-01."),
     description: str = typer.Option("", "--description", help="What changed."),
     timezone: str | None = typer.Option(
@@ -66,7 +68,7 @@ def add(
     from aggregator.analysis.policies import PolicyError, PolicyRegistry
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
-    store_ids = split_list(stores, "--stores")
+    store_ids = split_list(stores, "--store")
     unknown = config.unknown_stores_error(store_ids)
     if unknown is not None:
         raise fail(f"--stores: {unknown}")
@@ -115,24 +117,38 @@ def list_policies(
     if as_json:
         typer.echo(json.dumps(_entry_rows(entries), indent=2))
         return
-    table = Table("policy", "effective", "store", "time zone", "description", "removed")
-    for entry in entries:
-        table.add_row(
+    if not entries:
+        console.print("no policies registered")
+        return
+    columns = [
+        Column("policy"),
+        Column("effective", numeric=True),
+        Column("store"),
+        Column("time zone"),
+        Column("description"),
+        Column("removed"),
+    ]
+    rows = [
+        [
             entry.policy,
             entry.effective_date.isoformat(),
             entry.store,
             entry.timezone,
             entry.description,
             "yes" if entry.removed else "",
-        )
-    console.print(table if entries else "no policies registered")
+        ]
+        for entry in entries
+    ]
+    print_table(console, columns, rows)
 
 
 @app.command("remove")
 def remove(
     *,
     name: str = typer.Option(..., "--name", help="Policy to remove."),
-    stores: str | None = typer.Option(None, "--stores", help="Only these stores (default all)."),
+    stores: list[str] = typer.Option(
+        [], "--store", "--stores", help="Only these stores (repeatable; default all)."
+    ),
     config_path: Path | None = CONFIG_OPTION,
     influx_url: str | None = URL_OPTION,
     database: str | None = DATABASE_OPTION,
@@ -143,7 +159,7 @@ def remove(
 
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
     with influx_session(config, errors=(PolicyError,)) as client:
-        removed = PolicyRegistry(client).remove(name, split_list(stores, "--stores") or None)
+        removed = PolicyRegistry(client).remove(name, split_list(stores, "--store") or None)
     console.print(
         f"policy {name!r} removed from {len(removed)} store(s): "
         + ", ".join(entry.store for entry in removed)

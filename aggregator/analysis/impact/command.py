@@ -61,7 +61,7 @@ class AnalysisOptions:
 def _treatment(
     *,
     policy: str | None,
-    stores: str | None,
+    stores: list[str],
     effective: str | None,
     timezone: str | None,
     config: AggregatorConfig,
@@ -70,8 +70,8 @@ def _treatment(
     from aggregator.analysis.policies import PolicyError, PolicyRegistry
 
     if policy is not None:
-        if stores is not None or effective is not None:
-            raise fail("give either --policy or --stores with --effective, not both")
+        if stores or effective is not None:
+            raise fail("give either --policy or --store with --effective, not both")
         assert client is not None
         try:
             registered = PolicyRegistry(client).get(policy)
@@ -81,9 +81,9 @@ def _treatment(
         if timezone is not None:
             zones = dict.fromkeys(registered.stores, timezone)
         return Treatment(policy, registered.stores, registered.effective_date, zones)
-    if stores is None or effective is None:
-        raise fail("give --policy NAME, or --stores S1,S2 with --effective DATE")
-    store_ids = split_list(stores, "--stores")
+    if not stores or effective is None:
+        raise fail("give --policy NAME, or --store S1 [--store S2] with --effective DATE")
+    store_ids = split_list(stores, "--store")
     zones = {
         store: timezone if timezone is not None else config.store(store).timezone
         for store in store_ids
@@ -155,7 +155,9 @@ def _settings(
 def impact(
     *,
     policy: str | None = typer.Option(None, "--policy", help="Registered policy to analyse."),
-    stores: str | None = typer.Option(None, "--stores", help="Ad hoc: treated stores S1,S2."),
+    stores: list[str] = typer.Option(
+        [], "--store", "--stores", help="Ad hoc: a treated store (repeatable, or S1,S2)."
+    ),
     effective: str | None = typer.Option(None, "--effective", help="Ad hoc: first local day."),
     timezone: str | None = typer.Option(None, "--tz", help="IANA zone of the stores."),
     before: str = typer.Option("28d", "--before", help="Days before the change (28d, 4w)."),

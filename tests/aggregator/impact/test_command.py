@@ -73,7 +73,7 @@ def test_csv_ad_hoc_table(visits_csv: Path) -> None:
     [
         (
             ["impact", "--from-csv", "x.csv"],
-            "give --policy NAME, or --stores S1,S2 with --effective",
+            "give --policy NAME, or --store S1 [--store S2] with --effective",
         ),
         (["--before", "3d"], "--before '3d' is shorter than 7 days"),
         (["--controls", "a,c"], "stores a are both treated and controls"),
