@@ -88,6 +88,18 @@ class TilingConfig(Section):
     """Fraction of a tile shared with its neighbour."""
 
 
+class RegionsConfig(Section):
+    """Where the detector looks: bands around lines and zones' boxes (edge/vision/regions.py)."""
+
+    enabled: bool = False
+    """False: the detector sees full frames. Cameras without lines or zones always do."""
+    margin_px: Annotated[float, Field(gt=0, le=8192)] | None = None
+    """How far beyond each line and zone the detector looks, in source pixels: at least the
+    height of a person standing at the line. None: a fifth of the frame height."""
+    full_frame_fraction: Annotated[float, Field(gt=0, le=1)] = 0.7
+    """Regions costing at least this share of a full frame's input pixels: full frames."""
+
+
 class DetectorConfig(Section):
     backend: DetectorBackend = DetectorBackend.AUTO
     model: str | None = None
@@ -102,6 +114,7 @@ class DetectorConfig(Section):
     iou: Annotated[float, Field(gt=0, le=1)] = 0.7
     threads: Annotated[int, Field(ge=0, le=256)] = 0
     """CPU threads for the runtime; 0 = all cores."""
+    regions: RegionsConfig = Field(default_factory=RegionsConfig)
 
 
 class TrackerKind(StrEnum):

@@ -1,20 +1,42 @@
-"""Draws lines (with an arrow to the inside), zones and detections on a frame, so an
-installer can check placement. Uses OpenCV's built-in Hershey fonts: no font download."""
+"""Draws lines (with an arrow to the inside), zones, the detector's regions and detections on
+a frame, so an installer can check placement. Uses OpenCV's built-in Hershey fonts: no font
+download."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from edge.config import CameraConfig
 from edge.vision.detections import FloatArray, People
+from edge.vision.regions import Rectangle
 from edge.vision.sources import Image
 
 LINE_COLOUR = (0, 200, 255)
 ZONE_COLOUR = (255, 160, 0)
 PERSON_COLOUR = (60, 220, 60)
 POINT_COLOUR = (0, 0, 255)
+REGION_COLOUR = (255, 255, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _dashed_rectangle(image: Image, region: Rectangle, dash_px: int = 12) -> None:
+    right, bottom = region.right - 1, region.bottom - 1
+    corners = [
+        (region.left, region.top),
+        (right, region.top),
+        (right, bottom),
+        (region.left, bottom),
+    ]
+    for (x1, y1), (x2, y2) in zip(corners, corners[1:] + corners[:1], strict=True):
+        length = max(abs(x2 - x1), abs(y2 - y1))
+        for start in range(0, length, 2 * dash_px):
+            end = min(start + dash_px, length)
+            first = (x1 + (x2 - x1) * start // length, y1 + (y2 - y1) * start // length)
+            last = (x1 + (x2 - x1) * end // length, y1 + (y2 - y1) * end // length)
+            cv2.line(image, first, last, REGION_COLOUR, 2, cv2.LINE_AA)
 
 
 def _label(image: Image, text: str, origin: tuple[int, int], colour: tuple[int, int, int]) -> None:
@@ -22,9 +44,19 @@ def _label(image: Image, text: str, origin: tuple[int, int], colour: tuple[int, 
     cv2.putText(image, text, origin, FONT, 0.6, colour, 1, cv2.LINE_AA)
 
 
-def draw_overlay(image: Image, camera: CameraConfig, people: People, points: FloatArray) -> Image:
-    """A copy of ``image`` with the camera's lines and zones and the people drawn on it."""
+def draw_overlay(
+    image: Image,
+    camera: CameraConfig,
+    people: People,
+    points: FloatArray,
+    regions: Sequence[Rectangle] = (),
+) -> Image:
+    """A copy of ``image`` with the camera's lines and zones, the regions the detector looks
+    at (dashed outline; none: the full frame) and the people drawn on it."""
     canvas = image.copy()
+    for region in regions:
+        _dashed_rectangle(canvas, region)
+        _label(canvas, "detector region", (region.left + 4, region.bottom - 8), REGION_COLOUR)
     for zone in camera.zones:
         polygon = np.array(zone.polygon, dtype=np.int32).reshape(-1, 1, 2)
         shade = canvas.copy()

@@ -7,7 +7,8 @@ the same people for the same raw output.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -59,6 +60,7 @@ class ExportedModelDetector:
             keypoint_shape=metadata.keypoint_shape,
         )
         self._letterboxes: dict[tuple[int, int], Letterbox] = {}
+        self._scaled_letterboxes: dict[tuple[int, int, float], Letterbox] = {}
 
     @property
     def metadata(self) -> ModelMetadata:
@@ -78,11 +80,51 @@ class ExportedModelDetector:
             self._letterboxes[key] = Letterbox(frame_height, frame_width, input_height, input_width)
         return self._letterboxes[key]
 
+    @property
+    def stride(self) -> int:
+        return self.metadata.stride
+
+    @property
+    def supports_scaled_input(self) -> bool:
+        """Whether ``detect_scaled`` can run: the export's input shape is free."""
+        return self.metadata.input_height is None or self.metadata.input_width is None
+
+    def full_frame_scale(self, frame_height: int, frame_width: int) -> float:
+        """Input pixels per source pixel of ``detect`` on a frame of this size."""
+        letterbox = self.letterbox_for(frame_height, frame_width)
+        return min(letterbox.scale_x, letterbox.scale_y)
+
+    def letterbox_at_scale(self, frame_height: int, frame_width: int, scale: float) -> Letterbox:
+        """A letterbox into the smallest stride-multiple input holding the frame at ``scale``
+        input pixels per source pixel (regions of interest: edge/vision/regions.py)."""
+        key = (frame_height, frame_width, scale)
+        if key not in self._scaled_letterboxes:
+            stride = self.metadata.stride
+            input_height = math.ceil(frame_height * scale / stride - 1e-9) * stride
+            input_width = math.ceil(frame_width * scale / stride - 1e-9) * stride
+            self._scaled_letterboxes[key] = Letterbox(
+                frame_height, frame_width, input_height, input_width
+            )
+        return self._scaled_letterboxes[key]
+
     def detect(self, frames: Sequence[Frame]) -> list[People]:
+        return self._detect(frames, self.letterbox_for)
+
+    def detect_scaled(self, frames: Sequence[Frame], scale: float) -> list[People]:
+        """People per frame, each run at ``scale`` input pixels per source pixel."""
+        if not self.supports_scaled_input:
+            raise ValueError(f"{self.exported.directory} has a fixed input shape")
+        return self._detect(
+            frames, lambda height, width: self.letterbox_at_scale(height, width, scale)
+        )
+
+    def _detect(
+        self, frames: Sequence[Frame], letterbox_for: Callable[[int, int], Letterbox]
+    ) -> list[People]:
         results: list[People | None] = [None] * len(frames)
         for indices in self._batches(frames):
             first = frames[indices[0]]
-            letterbox = self.letterbox_for(first.shape[0], first.shape[1])
+            letterbox = letterbox_for(first.shape[0], first.shape[1])
             blob = to_blob([letterbox.apply(frames[index]) for index in indices])
             decoded = decode_batch(self._run(blob), self._settings)
             for index, people in zip(indices, decoded, strict=True):
