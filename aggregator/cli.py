@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -13,6 +12,9 @@ from rich.console import Console
 
 from aggregator.api.cli import api as api_command
 from aggregator.config import AggregatorConfig, load_aggregator_config
+from command_line.logs import LogFormat, LogLevel, configure_logging
+from command_line.options import LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, QUIET_OPTION
+from command_line.text import plural
 from protocol.settings import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
@@ -22,7 +24,7 @@ CONFIG_OPTION = typer.Option(..., "--config", "-c", help="Aggregator YAML config
 
 
 def fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -34,11 +36,27 @@ def _load(config: Path) -> AggregatorConfig:
 
 
 @app.command("check-config")
-def check_config(config: Path = CONFIG_OPTION) -> None:
-    """Validate a config without connecting to anything; exits non-zero when it is invalid."""
+def check_config(
+    config: Path = CONFIG_OPTION,
+    connect: bool = typer.Option(
+        False, "--connect", help="Also log in at the broker and query InfluxDB"
+    ),
+) -> None:
+    """Validate a config and the files it names (password, TLS, token files, spool
+    directory); with --connect also the broker logins and InfluxDB. Exits 2 naming every
+    problem."""
+    from aggregator.preflight import connection_problems, file_problems
+
     loaded = _load(config)
+    problems = file_problems(loaded)
+    if connect and not problems:
+        problems = connection_problems(loaded)
+    if problems:
+        for problem in problems:
+            console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2)
     stores = ", ".join(
-        f"{store.id} ({store.timezone}, {len(store.cameras)} cameras"
+        f"{store.id} ({store.timezone}, {plural(len(store.cameras), 'camera')}"
         + (f", capacity {store.capacity})" if store.capacity else ")")
         for store in loaded.stores
     )
@@ -49,6 +67,8 @@ def check_config(config: Path = CONFIG_OPTION) -> None:
         f"spool {loaded.spool_path}",
         highlight=False,
     )
+    if connect:
+        console.print("[green]connected[/]: broker login and InfluxDB answered")
 
 
 @app.command("run")
@@ -57,13 +77,13 @@ def run(
     client_id: str | None = typer.Option(
         None, help="MQTT client id of this replica (stable and unique per replica)"
     ),
-    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR"),
+    log_level: LogLevel = LOG_LEVEL_OPTION,
+    log_format: LogFormat = LOG_FORMAT_OPTION,
+    quiet: bool = QUIET_OPTION,
 ) -> None:
     """Consume edge messages into InfluxDB and publish live occupancy until SIGTERM/SIGINT."""
     loaded = _load(config)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(LogLevel.WARNING if quiet else log_level, log_format)
     from aggregator.ingest.service import AggregatorService
     from aggregator.ingest.spool import SpoolError
 
@@ -78,9 +98,20 @@ def run(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    starter = threading.Thread(target=service.start, name="start", daemon=True)
+    fatal: list[str] = []
+
+    def start() -> None:
+        try:
+            service.start()
+        except ConfigError as error:  # a setting no retry can fix: one line, exit 2
+            fatal.append(str(error))
+            stop_requested.set()
+
+    starter = threading.Thread(target=start, name="start", daemon=True)
     starter.start()
     stop_requested.wait()
+    if fatal:
+        raise fail(fatal[0])
     console.print("stopping: flushing to InfluxDB and acknowledging")
     service.stop()
     starter.join(5)

@@ -60,4 +60,4 @@ def build_config(
     camera["lines"] = list(camera.get("lines", [])) + [
         parse_line_option(text) for text in line_options
     ]
-    return parse_config(data, origin=str(config_path or "--line options")), camera["id"]
+    return parse_config(data, origin=str(config_path or "the --line options")), camera["id"]

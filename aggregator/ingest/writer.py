@@ -256,7 +256,7 @@ class BatchWriter(Generic[Token]):
             self._spool.remove(segment)
             self.stats.segments_drained += 1
         if self._failures:
-            log.warning("InfluxDB is writable again; spool drained")
+            log.info("InfluxDB is writable again; spool drained")
         self._failures = 0
 
     def _schedule_retry(self, error: InfluxError) -> None:
