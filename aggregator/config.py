@@ -9,10 +9,19 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from aggregator.storage.influx import InfluxSettings
 from protocol.messages import Identifier
@@ -27,6 +36,20 @@ def known_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown IANA time zone {value!r}") from None
     return value
+
+
+def influx_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be InfluxDB's HTTP API address (``http(s)://host[:port]``)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError as error:
+        return f"url {url!r} is not a URL: {error}"
+    if parts.scheme not in ("http", "https"):
+        return f"url {url!r} must start with http:// or https:// (e.g. http://{url})"
+    if not parts.hostname:
+        return f"url {url!r} names no host"
+    return None
 
 
 TimezoneName = Annotated[str, AfterValidator(known_timezone)]
@@ -106,6 +129,14 @@ class AggregatorConfig(Section):
     clock_skew_tolerance_seconds: Annotated[float, Field(ge=0)] = 300.0
     """A count interval ending later than this after the aggregator's clock is refused
     (dead letter, reason ``future_interval``): the edge device's clock is wrong."""
+
+    @field_validator("influx")
+    @classmethod
+    def _influx_url(cls, influx: InfluxSettings) -> InfluxSettings:
+        problem = influx_url_problem(influx.url)
+        if problem is not None:
+            raise ValueError(problem)
+        return influx
 
     def store(self, store_id: str) -> StoreConfig:
         for store in self.stores:

@@ -44,10 +44,12 @@ from aggregator.ingest.validation import (
     validate_message,
 )
 from aggregator.ingest.writer import Backoff, BatchWriter
+from aggregator.preflight import permanent_influx_problem
 from aggregator.storage.encoding import IntervalEncoder, PointEncoder
 from aggregator.storage.influx import InfluxClient, InfluxError
 from aggregator.storage.points import health_point, status_point
 from protocol.messages import CameraHealth, CountInterval
+from protocol.settings import ConfigError
 from protocol.topics import aggregator_status_topic, counts_topic, occupancy_topic
 
 log = logging.getLogger(__name__)
@@ -193,6 +195,9 @@ class AggregatorService:
                 step()
                 return
             except InfluxError as error:
+                permanent = permanent_influx_problem(error, self.config.influx)
+                if permanent is not None:
+                    raise ConfigError(f"{what}: {permanent}") from None
                 failures += 1
                 delay_seconds = backoff.delay_seconds(failures)
                 log.warning("%s: %s; retrying in %.1f s", what, error, delay_seconds)
