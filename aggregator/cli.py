@@ -17,7 +17,7 @@ from command_line.options import LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, QUIET_OPTI
 from command_line.text import plural
 from protocol.settings import ConfigError
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 console = Console(stderr=True)
 
 CONFIG_OPTION = typer.Option(..., "--config", "-c", help="Aggregator YAML config")

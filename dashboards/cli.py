@@ -10,7 +10,11 @@ from rich.console import Console
 
 from dashboards.build import DEFAULT_TIMEZONE, GENERATED
 
-app = typer.Typer(no_args_is_help=True, help="Grafana dashboards: build JSON, push to Grafana.")
+app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Grafana dashboards: build JSON, push to Grafana.",
+)
 console = Console(stderr=True)
 
 

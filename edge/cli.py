@@ -21,7 +21,7 @@ from protocol.settings import ConfigError
 if TYPE_CHECKING:
     from edge.worker import EdgeWorker
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 console = Console(stderr=True, soft_wrap=True)
 
 

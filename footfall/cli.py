@@ -13,18 +13,48 @@ app = typer.Typer(
     help="In-store occupancy analytics from camera feeds.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+
+DETECTOR_RUNTIMES = {
+    "openvino": "openvino",
+    "onnxruntime": "onnxruntime",
+    "ultralytics": "ultralytics",
+    "torch": "torch",
+}
+"""Distributions that can run the detector, by the name shown in ``--version``."""
+
+
+def version_text() -> str:
+    """``footfall VERSION`` and the detector runtimes installed here (read from package
+    metadata: nothing heavy is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    runtimes = []
+    for name, distribution in DETECTOR_RUNTIMES.items():
+        try:
+            runtimes.append(f"{name} {version(distribution)}")
+        except PackageNotFoundError:
+            continue
+    found = ", ".join(runtimes) or "none (aggregator-only install)"
+    return f"footfall {__version__}\ndetector runtimes: {found}"
 
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(__version__)
+        typer.echo(version_text())
         raise typer.Exit()
 
 
 @app.callback()
 def root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the version and the detector runtimes installed, then exit.",
+    ),
 ) -> None:
     """footfall: edge counting, MQTT transport, InfluxDB time series, Grafana dashboards."""
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from aggregator.analysis.policies import PolicyEntry
     from aggregator.config import AggregatorConfig
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 console = Console()
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from footfall.deploy.credentials import CredentialsReport
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 console = Console(stderr=True)
 
 
