@@ -128,6 +128,9 @@ class CameraHealth(WireModel):
     frames_processed: Annotated[int, Field(ge=0)]
     frames_dropped: Annotated[int, Field(ge=0)]
     detector_milliseconds: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    detector_duty_cycle: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    """Share of the frames since the previous report that the detector ran on (motion gating
+    skips frames where nothing moved); None from workers that do not report it."""
     outbox_depth: Annotated[int, Field(ge=0)]
     outbox_bytes: Annotated[int, Field(ge=0)]
     last_publish_utc: AwareDatetime | None = None
@@ -141,6 +144,51 @@ class CameraStatus(WireModel):
     store_id: Identifier
     camera_id: Identifier
     software_version: str = ""
+
+
+class LiveCrossing(WireModel):
+    """One counted crossing of one line, published by the edge the moment it is counted on
+    ``{root}/{store}/{camera}/live`` (QoS 0, not through the outbox: best effort). It carries
+    no track id and no image.
+
+    Live crossings make occupancy move within seconds; they are provisional. The
+    ``CountInterval`` of the same camera starting at ``interval_start_utc`` is the durable
+    truth: when it arrives, its totals replace the live crossings of that interval, and
+    live crossings of an interval that already arrived are ignored. ``sequence`` numbers the
+    camera's crossings within the interval from 0, so a duplicate is recognised.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    store_id: Identifier
+    camera_id: Identifier
+    line_id: Identifier
+    direction: Literal["entry", "exit"]
+    time_utc: AwareDatetime
+    """Time of the frame in which the crossing was counted (the edge's clock)."""
+    interval_start_utc: AwareDatetime
+    """Start of the count interval this crossing belongs to."""
+    interval_end_utc: AwareDatetime
+    """Planned end of that interval (it may close earlier when the worker stops); a receiver
+    may forget live crossings whose interval has not arrived long after this."""
+    sequence: Annotated[int, Field(ge=0, le=10_000_000)]
+
+    @field_validator("time_utc", "interval_start_utc", "interval_end_utc")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        if not 2000 <= value.year <= 2200:
+            raise ValueError(f"time {value.isoformat()} is outside 2000-2200")
+        return value
+
+    @model_validator(mode="after")
+    def _inside_interval(self) -> LiveCrossing:
+        if not self.interval_start_utc <= self.time_utc < self.interval_end_utc:
+            raise ValueError(
+                f"time_utc {self.time_utc.isoformat()} is not in the interval "
+                f"{self.interval_start_utc.isoformat()} to {self.interval_end_utc.isoformat()}"
+            )
+        if self.interval_end_utc - self.interval_start_utc > MAX_INTERVAL:
+            raise ValueError("interval is longer than 7 days")
+        return self
 
 
 class StoreOccupancy(WireModel):
@@ -163,3 +211,10 @@ class StoreOccupancy(WireModel):
     capacity: Annotated[int, Field(ge=1)] | None = None
     over_capacity: bool = False
     drift: Annotated[int, Field(ge=0)] = 0
+    last_update_utc: AwareDatetime | None = None
+    """When counts for this store last reached the aggregator (a live crossing, an interval,
+    or a replica's share of them); None when none arrived since it started."""
+    provisional_entries: Annotated[int, Field(ge=0)] = 0
+    """Entries of ``entries_today`` known only from live crossings so far (their intervals
+    have not arrived yet); ``provisional_exits`` likewise."""
+    provisional_exits: Annotated[int, Field(ge=0)] = 0

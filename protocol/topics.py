@@ -4,6 +4,8 @@
 {root}/{store}/{camera}/counts     edge → aggregator, QoS 1 (CountInterval)
 {root}/{store}/{camera}/health     edge → aggregator and API (CameraHealth)
 {root}/{store}/{camera}/status     edge, retained; the Last Will says offline (CameraStatus)
+{root}/{store}/{camera}/live       edge → every aggregator replica, QoS 0: each counted
+                                   crossing at once (LiveCrossing), best effort
 {root}/{store}/occupancy           aggregator → API and displays, retained (StoreOccupancy)
 {root}/dead-letter                 aggregator, retained: refused payloads with the reason
 {root}/aggregator/line-counts      aggregator replicas: applied entrance counts
@@ -23,8 +25,13 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator
 
 TOPIC_ROOT = "footfall/v1"
-CameraTopicKind = Literal["counts", "health", "status"]
+CameraTopicKind = Literal["counts", "health", "status", "live"]
 CAMERA_TOPIC_KINDS: tuple[CameraTopicKind, ...] = ("counts", "health", "status")
+"""What the aggregators take through their shared subscription (each message by one)."""
+LIVE: Literal["live"] = "live"
+"""Live crossings: every aggregator replica subscribes without sharing (QoS 0)."""
+EDGE_TOPIC_KINDS: tuple[CameraTopicKind, ...] = (*CAMERA_TOPIC_KINDS, LIVE)
+"""Everything an edge device publishes."""
 DEAD_LETTER = "dead-letter"
 AGGREGATOR_BRANCH = "aggregator"
 
@@ -52,6 +59,10 @@ def health_topic(store_id: str, camera_id: str, root: str = TOPIC_ROOT) -> str:
 
 def status_topic(store_id: str, camera_id: str, root: str = TOPIC_ROOT) -> str:
     return f"{root}/{store_id}/{camera_id}/status"
+
+
+def live_topic(store_id: str, camera_id: str, root: str = TOPIC_ROOT) -> str:
+    return f"{root}/{store_id}/{camera_id}/{LIVE}"
 
 
 def occupancy_topic(store_id: str, root: str = TOPIC_ROOT) -> str:
@@ -116,7 +127,7 @@ def topic_levels(topic: str, root: str = TOPIC_ROOT) -> list[str]:
 def parse_camera_topic(topic: str, root: str = TOPIC_ROOT) -> CameraTopic:
     """``{root}/{store}/{camera}/{kind}`` → its parts, else :class:`TopicError`."""
     parts = topic_levels(topic, root)
-    if len(parts) != 3 or parts[2] not in CAMERA_TOPIC_KINDS or not parts[0] or not parts[1]:
+    if len(parts) != 3 or parts[2] not in EDGE_TOPIC_KINDS or not parts[0] or not parts[1]:
         raise TopicError(f"topic {topic!r} is not {root}/<store>/<camera>/<kind>")
     return CameraTopic(parts[0], parts[1], parts[2])
 
@@ -133,11 +144,12 @@ class AclRule:
 
 
 def aggregator_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
-    """The aggregator reads every camera topic, publishes (and reads back) occupancy, writes
-    dead letters and shares counts with its replicas. Read rules also cover MQTT 5 shared
-    subscriptions: Mosquitto checks the topic after ``$share/<group>/``."""
+    """The aggregator reads every camera topic (live crossings included), publishes (and
+    reads back) occupancy, writes dead letters and shares counts with its replicas. Read
+    rules also cover MQTT 5 shared subscriptions: Mosquitto checks the topic after
+    ``$share/<group>/``."""
     return [
-        *(AclRule("read", camera_filter(kind, root)) for kind in CAMERA_TOPIC_KINDS),
+        *(AclRule("read", camera_filter(kind, root)) for kind in EDGE_TOPIC_KINDS),
         AclRule("readwrite", occupancy_filter(root)),
         AclRule("write", dead_letter_topic(root)),
         AclRule("readwrite", f"{root}/{AGGREGATOR_BRANCH}/#"),
@@ -162,8 +174,9 @@ def operator_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
 
 
 def store_rules(store_id: str, root: str = TOPIC_ROOT) -> list[AclRule]:
-    """A store's edge devices publish their own cameras' messages only."""
-    return [AclRule("write", camera_filter(kind, root, store_id)) for kind in CAMERA_TOPIC_KINDS]
+    """A store's edge devices publish their own cameras' messages (live crossings included)
+    only."""
+    return [AclRule("write", camera_filter(kind, root, store_id)) for kind in EDGE_TOPIC_KINDS]
 
 
 def render_rules(rules: Iterable[AclRule]) -> list[str]:

@@ -14,6 +14,9 @@ Semantics (see docs/aggregator.md):
 * Idempotent: for every (camera, line, interval start) the tracker keeps the counts it has
   applied and applies only the difference when the same interval arrives again (redelivery,
   or a merged interval from the edge outbox overwriting smaller ones with zeros).
+* Live crossings count at once, provisionally, until their interval arrives and replaces
+  them (``line_ledger.py`` has the rules): never twice, and none lost for good when live
+  crossings are.
 
 This module computes only; MQTT publishing and InfluxDB writes are the service's job.
 """
@@ -26,9 +29,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aggregator.config import AggregatorConfig, StoreConfig
+from aggregator.ingest.line_ledger import LineLedger, LiveMark
 from aggregator.storage.line_protocol import Point, aware_to_nanoseconds
 from aggregator.storage.points import occupancy_point
-from protocol.messages import CountInterval, StoreOccupancy
+from protocol.messages import CountInterval, LiveCrossing, StoreOccupancy
+
+LIVE_GRACE_SECONDS = 300.0
+"""Live crossings whose interval has not arrived this long after its planned end are
+forgotten (the worker that counted them died with the interval unsent)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,9 @@ class OccupancySnapshot:
     capacity: int | None
     drift: int
     reset_residual: int
+    last_update_utc: datetime | None = None
+    provisional_entries: int = 0
+    provisional_exits: int = 0
 
     @property
     def over_capacity(self) -> bool:
@@ -92,6 +103,9 @@ class OccupancySnapshot:
             capacity=self.capacity,
             over_capacity=self.over_capacity,
             drift=self.drift,
+            last_update_utc=self.last_update_utc,
+            provisional_entries=self.provisional_entries,
+            provisional_exits=self.provisional_exits,
         )
 
     def to_point(self) -> Point:
@@ -115,6 +129,8 @@ class StoreOccupancyTracker:
         self.store = store
         self.calendar = BusinessCalendar(store.zone, store.daily_reset_local_time)
         self.reset_residual = 0
+        self.last_update_utc: datetime | None = None
+        """When counts for this store last arrived (set by the caller)."""
         self._start_day(self.calendar.business_day(now_utc))
 
     def _start_day(self, business_day: date) -> None:
@@ -123,11 +139,16 @@ class StoreOccupancyTracker:
         self.day_end_ns = aware_to_nanoseconds(
             self.calendar.reset_utc(business_day + timedelta(days=1))
         )
-        self._applied: dict[tuple[str, str, int], tuple[int, int]] = {}
-        self._buckets: dict[int, list[int]] = {}
-        self.entries_today = 0
-        self.exits_today = 0
+        self.ledger = LineLedger()
         self._cached: tuple[int, int] | None = (0, 0)
+
+    @property
+    def entries_today(self) -> int:
+        return self.ledger.entries
+
+    @property
+    def exits_today(self) -> int:
+        return self.ledger.exits
 
     def roll_over(self, now_utc: datetime) -> bool:
         """Start a new business day if ``now_utc`` is past the reset; keeps the residual."""
@@ -142,42 +163,60 @@ class StoreOccupancyTracker:
     def set_counts(
         self, camera_id: str, line_id: str, start_ns: int, entries: int, exits: int
     ) -> bool:
-        """Record the counts of one entrance line for the interval starting at ``start_ns``.
-        Returns False when the interval is outside today or changes nothing."""
+        """Record the counts of one entrance line for the interval starting at ``start_ns``
+        (they replace that interval's live crossings). Returns False when the interval is
+        outside today or changes nothing."""
         if not self.day_start_ns <= start_ns < self.day_end_ns:
             return False
-        key = (camera_id, line_id, start_ns)
-        previous_entries, previous_exits = self._applied.get(key, (0, 0))
-        delta_entries, delta_exits = entries - previous_entries, exits - previous_exits
-        if not delta_entries and not delta_exits and key in self._applied:
+        if not self.ledger.set_final(camera_id, line_id, start_ns, entries, exits):
             return False
-        self._applied[key] = (entries, exits)
-        bucket = self._buckets.get(start_ns)
-        if bucket is None:
-            bucket = self._buckets[start_ns] = [0, 0]
-        bucket[0] += delta_entries
-        bucket[1] += delta_exits
-        self.entries_today += delta_entries
-        self.exits_today += delta_exits
+        self._cached = None
+        return True
+
+    def apply_live(self, crossing: LiveCrossing) -> bool:
+        """Count one live crossing provisionally; False when it is outside today, late (its
+        interval has arrived) or a duplicate."""
+        start_ns = aware_to_nanoseconds(crossing.interval_start_utc)
+        if not self.day_start_ns <= start_ns < self.day_end_ns:
+            return False
+        mark = LiveMark(
+            crossing.sequence,
+            crossing.line_id,
+            crossing.direction == "entry",
+            aware_to_nanoseconds(crossing.time_utc),
+        )
+        end_ns = aware_to_nanoseconds(crossing.interval_end_utc)
+        if not self.ledger.add_live(crossing.camera_id, start_ns, end_ns, mark):
+            return False
+        self._cached = None
+        return True
+
+    def expire_live(self, now_utc: datetime, grace_seconds: float = LIVE_GRACE_SECONDS) -> bool:
+        """Forget live crossings whose interval is ``grace_seconds`` past its planned end."""
+        before_ns = aware_to_nanoseconds(now_utc) - int(grace_seconds * 1e9)
+        if not self.ledger.expire(before_ns):
+            return False
         self._cached = None
         return True
 
     def records(self) -> list[LineRecord]:
-        """Every entrance count applied today."""
+        """Every entrance count of an interval applied today (live crossings excluded)."""
         return [
             LineRecord(self.store.id, camera_id, line_id, start_ns, entries, exits)
-            for (camera_id, line_id, start_ns), (entries, exits) in self._applied.items()
+            for (camera_id, line_id, start_ns), (entries, exits) in self.ledger.final.items()
         ]
 
     def knows(self, camera_id: str, line_id: str, start_ns: int) -> bool:
-        return (camera_id, line_id, start_ns) in self._applied
+        """Whether the interval's counts (not only live crossings) were applied."""
+        return (camera_id, line_id, start_ns) in self.ledger.final
 
     def occupancy_and_drift(self) -> tuple[int, int]:
         """Clamped running occupancy after the last interval, and the total clamped away."""
         if self._cached is None:
             occupancy = drift = 0
-            for start_ns in sorted(self._buckets):
-                entries, exits = self._buckets[start_ns]
+            buckets = self.ledger.buckets
+            for start_ns in sorted(buckets):
+                entries, exits = buckets[start_ns]
                 occupancy += entries - exits
                 if occupancy < 0:
                     drift -= occupancy
@@ -197,6 +236,9 @@ class StoreOccupancyTracker:
             capacity=self.store.capacity,
             drift=drift,
             reset_residual=self.reset_residual,
+            last_update_utc=self.last_update_utc,
+            provisional_entries=self.ledger.provisional_entries,
+            provisional_exits=self.ledger.provisional_exits,
         )
 
 
@@ -227,8 +269,11 @@ class OccupancyBook:
             tracker.reset_residual = residual
             self._changed.add(store_id)
 
-    def apply_message(self, message: CountInterval) -> list[LineRecord]:
-        """Apply a count interval's entrance lines; returns the records that changed."""
+    def apply_message(
+        self, message: CountInterval, received_utc: datetime | None = None
+    ) -> list[LineRecord]:
+        """Apply a count interval's entrance lines (replacing their live crossings); returns
+        the records that changed. ``received_utc`` becomes the store's last update."""
         store_id, camera_id = message.store_id, message.camera_id
         entrances = self._entrance_lines(store_id, camera_id)
         tracker = self.tracker(store_id)
@@ -248,11 +293,28 @@ class OccupancyBook:
                     )
         if changed:
             self._changed.add(store_id)
+        self._note_update(store_id, received_utc)
         return changed
 
-    def apply_records(self, records: Iterable[LineRecord]) -> list[LineRecord]:
+    def apply_live(self, crossing: LiveCrossing, received_utc: datetime | None = None) -> bool:
+        """Count a live crossing of an entrance line at once (provisionally)."""
+        entrances = self._entrance_lines(crossing.store_id, crossing.camera_id)
+        if entrances is not None and crossing.line_id not in entrances:
+            return False
+        applied = self.tracker(crossing.store_id).apply_live(crossing)
+        if applied:
+            self._changed.add(crossing.store_id)
+        self._note_update(crossing.store_id, received_utc)
+        return applied
+
+    def apply_records(
+        self, records: Iterable[LineRecord], received_utc: datetime | None = None
+    ) -> list[LineRecord]:
+        """Interval counts another replica applied (``received_utc``: the last update of
+        their stores)."""
         changed = []
         for record in records:
+            self._note_update(record.store_id, received_utc)
             tracker = self.tracker(record.store_id)
             if tracker.set_counts(
                 record.camera_id,
@@ -277,10 +339,11 @@ class OccupancyBook:
         return len(self.apply_records(fresh))
 
     def roll_over(self, now_utc: datetime) -> None:
-        """Advance the clock: stores past their reset start a new business day."""
+        """Advance the clock: stores past their reset start a new business day; live
+        crossings whose interval never arrived are forgotten."""
         self._now_utc = max(self._now_utc, now_utc)
         for store_id, tracker in self._trackers.items():
-            if tracker.roll_over(now_utc):
+            if tracker.roll_over(now_utc) | tracker.expire_live(now_utc):
                 self._changed.add(store_id)
 
     def take_changed(self, now_utc: datetime) -> list[OccupancySnapshot]:
@@ -296,6 +359,15 @@ class OccupancyBook:
 
     def stores(self) -> list[StoreOccupancyTracker]:
         return list(self._trackers.values())
+
+    def _note_update(self, store_id: str, received_utc: datetime | None) -> None:
+        if received_utc is None:
+            return
+        tracker = self.tracker(store_id)
+        received_utc = received_utc.replace(microsecond=0)
+        if tracker.last_update_utc is None or received_utc > tracker.last_update_utc:
+            tracker.last_update_utc = received_utc
+            self._changed.add(store_id)
 
     def _entrance_lines(self, store_id: str, camera_id: str) -> set[str] | None:
         key = (store_id, camera_id)

@@ -95,6 +95,7 @@ def test_acl_grants_each_role_only_its_topics() -> None:
             "topic read retail/v1/+/+/counts",
             "topic read retail/v1/+/+/health",
             "topic read retail/v1/+/+/status",
+            "topic read retail/v1/+/+/live",
             "topic readwrite retail/v1/+/occupancy",
             "topic write retail/v1/dead-letter",
             "topic readwrite retail/v1/aggregator/#",
@@ -110,6 +111,7 @@ def test_acl_grants_each_role_only_its_topics() -> None:
             "topic write retail/v1/shop-1/+/counts",
             "topic write retail/v1/shop-1/+/health",
             "topic write retail/v1/shop-1/+/status",
+            "topic write retail/v1/shop-1/+/live",
         ],
     }
     assert "pattern" not in acl
