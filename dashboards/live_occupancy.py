@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dashboards import influxql
 from dashboards.document import dashboard_json, query_variable
+from dashboards.influxql import StoreOccupancyField, Tag
 from dashboards.panels import (
     Json,
     Layout,
@@ -25,9 +26,16 @@ LOAD_THRESHOLDS = (("green", None), ("orange", 80.0), ("red", 100.0))
 """Load = occupancy / capacity in percent: orange from 80 %, red at capacity."""
 
 _FROM = f'FROM "{influxql.STORE_OCCUPANCY}"'
-_SELECTED = f"{influxql.matches('store', 'store')} AND $timeFilter"
+_SELECTED = f"{influxql.matches(Tag.STORE, 'store')} AND $timeFilter"
+_BY_STORE = influxql.quoted(Tag.STORE)
+_OCCUPANCY = influxql.quoted(StoreOccupancyField.OCCUPANCY)
+_CAPACITY = influxql.quoted(StoreOccupancyField.CAPACITY)
+_ENTRIES_TODAY = influxql.quoted(StoreOccupancyField.ENTRIES_TODAY)
+_EXITS_TODAY = influxql.quoted(StoreOccupancyField.EXITS_TODAY)
+_OVER_CAPACITY = influxql.quoted(StoreOccupancyField.OVER_CAPACITY)
+_LOAD_PERCENT = f'last({_OCCUPANCY}) / last({_CAPACITY}) * 100 AS "load_percent"'
 TABLE_COLUMNS = (
-    "store",
+    Tag.STORE,
     "load_percent",
     "occupancy",
     "capacity",
@@ -43,8 +51,8 @@ def _current_panels(layout: Layout) -> list[Json]:
         "Occupancy now",
         [
             Target(
-                f'SELECT last("occupancy") AS "occupancy" {_FROM} WHERE {_SELECTED} '
-                'GROUP BY "store"',
+                f'SELECT last({_OCCUPANCY}) AS "occupancy" {_FROM} WHERE {_SELECTED} '
+                f"GROUP BY {_BY_STORE}",
                 alias="$tag_store",
             )
         ],
@@ -55,8 +63,7 @@ def _current_panels(layout: Layout) -> list[Json]:
         "Load (occupancy / capacity)",
         [
             Target(
-                'SELECT last("occupancy") / last("capacity") * 100 AS "load_percent" '
-                f'{_FROM} WHERE {_SELECTED} GROUP BY "store"',
+                f"SELECT {_LOAD_PERCENT} {_FROM} WHERE {_SELECTED} GROUP BY {_BY_STORE}",
                 alias="$tag_store",
             )
         ],
@@ -71,8 +78,8 @@ def _current_panels(layout: Layout) -> list[Json]:
         "Entries today",
         [
             Target(
-                f'SELECT last("entries_today") AS "entries_today" {_FROM} WHERE {_SELECTED} '
-                'GROUP BY "store"',
+                f'SELECT last({_ENTRIES_TODAY}) AS "entries_today" {_FROM} '
+                f"WHERE {_SELECTED} GROUP BY {_BY_STORE}",
                 alias="$tag_store",
             )
         ],
@@ -87,13 +94,13 @@ def _history_panels(layout: Layout) -> list[Json]:
         "Occupancy and capacity",
         [
             Target(
-                f'SELECT last("occupancy") {_FROM} WHERE {_SELECTED} '
-                'GROUP BY time($__interval), "store" fill(previous)',
+                f"SELECT last({_OCCUPANCY}) {_FROM} WHERE {_SELECTED} "
+                f"GROUP BY time($__interval), {_BY_STORE} fill(previous)",
                 alias="$tag_store occupancy",
             ),
             Target(
-                f'SELECT last("capacity") {_FROM} WHERE {_SELECTED} '
-                'GROUP BY time($__interval), "store" fill(previous)',
+                f"SELECT last({_CAPACITY}) {_FROM} WHERE {_SELECTED} "
+                f"GROUP BY time($__interval), {_BY_STORE} fill(previous)",
                 alias="$tag_store capacity",
             ),
         ],
@@ -108,12 +115,12 @@ def _history_panels(layout: Layout) -> list[Json]:
         "All stores by load",
         [
             Target(
-                'SELECT last("occupancy") AS "occupancy", last("capacity") AS "capacity", '
-                'last("occupancy") / last("capacity") * 100 AS "load_percent", '
-                'last("entries_today") AS "entries_today", '
-                'last("exits_today") AS "exits_today", '
-                'last("over_capacity") AS "over_capacity" '
-                f'{_FROM} WHERE $timeFilter GROUP BY "store"',
+                f'SELECT last({_OCCUPANCY}) AS "occupancy", '
+                f'last({_CAPACITY}) AS "capacity", {_LOAD_PERCENT}, '
+                f'last({_ENTRIES_TODAY}) AS "entries_today", '
+                f'last({_EXITS_TODAY}) AS "exits_today", '
+                f'last({_OVER_CAPACITY}) AS "over_capacity" '
+                f"{_FROM} WHERE $timeFilter GROUP BY {_BY_STORE}",
                 table=True,
             )
         ],
@@ -140,7 +147,7 @@ def build(timezone: str) -> Json:
         panels=[*_current_panels(layout), *_history_panels(layout)],
         variables=[
             query_variable(
-                "store", "Store", influxql.tag_values(influxql.STORE_OCCUPANCY, "store")
+                "store", "Store", influxql.tag_values(influxql.STORE_OCCUPANCY, Tag.STORE)
             ),
         ],
         time_from="now-24h",

@@ -21,6 +21,7 @@ from dashboards.document import (
     influxql_annotation,
     query_variable,
 )
+from dashboards.influxql import LineCountsField, PolicyChangesField, PolicyEffectsField, Tag
 from dashboards.panels import (
     Json,
     Layout,
@@ -46,7 +47,26 @@ _BEFORE = f"time >= {_CHANGE} - {_WINDOW} AND time < {_CHANGE}"
 _AFTER = f"time >= {_CHANGE} AND time < {_CHANGE} + {_WINDOW} AND time <= now()"
 _AROUND = f"time >= {_CHANGE} - {_WINDOW} AND time < {_CHANGE} + {_WINDOW} AND time <= now()"
 _SELECTED_POLICY = (
-    f"{influxql.matches('store', 'store')} AND {influxql.matches('policy', 'policy')}"
+    f"{influxql.matches(Tag.STORE, 'store')} AND {influxql.matches(Tag.POLICY, 'policy')}"
+)
+_EFFECT_FIELDS = (
+    PolicyEffectsField.EFFECT_PCT,
+    PolicyEffectsField.CI_LOW_PCT,
+    PolicyEffectsField.CI_HIGH_PCT,
+)
+_LAST_EFFECT = ", ".join(f'last("{field}") AS "{field}"' for field in _EFFECT_FIELDS)
+_CHANGE_FIELDS = (
+    PolicyChangesField.EFFECTIVE_DATE,
+    PolicyChangesField.TIMEZONE,
+    PolicyChangesField.DESCRIPTION,
+    PolicyChangesField.REMOVED,
+)
+"""The registered changes' columns, in the order the table shows them."""
+_REGISTERED = influxql.quoted(
+    PolicyChangesField.DESCRIPTION,
+    PolicyChangesField.EFFECTIVE_DATE,
+    PolicyChangesField.TIMEZONE,
+    PolicyChangesField.REMOVED,
 )
 
 INDEX_AND_JOIN: tuple[Json, ...] = (
@@ -80,7 +100,7 @@ def daily_visits(window: str, name: str = "visits", fill: str = "0") -> str:
     """Visits per store-local day of the selected store inside ``window``; days without any
     count interval are 0 (``fill="0"``, one bar per day) or left out (``fill="none"``)."""
     return (
-        f'SELECT sum("entries") AS "{name}" FROM "{influxql.LINE_COUNTS}" '
+        f'SELECT sum("{LineCountsField.ENTRIES}") AS "{name}" FROM "{influxql.LINE_COUNTS}" '
         f"WHERE {influxql.visits_filter()} AND {window} "
         f"GROUP BY time(1d) fill({fill}) {influxql.store_timezone()}"
     )
@@ -102,11 +122,12 @@ def policy_change_annotation() -> Json:
     server-side column name (``policy_changes.<column>``)."""
     return influxql_annotation(
         "Policy changes",
-        'SELECT "policy", "description", "store" '
+        f"SELECT {influxql.quoted(Tag.POLICY, PolicyChangesField.DESCRIPTION, Tag.STORE)} "
         f'FROM "{influxql.POLICY_CHANGES}" '
-        f"""WHERE "removed" = false AND {influxql.matches("store", "store")} AND $timeFilter""",
-        text_column="description",
-        tags_column="store",
+        f'WHERE "{PolicyChangesField.REMOVED}" = false '
+        f"AND {influxql.matches(Tag.STORE, 'store')} AND $timeFilter",
+        text_column=PolicyChangesField.DESCRIPTION,
+        tags_column=Tag.STORE,
         colour="purple",
     )
 
@@ -152,11 +173,11 @@ def _table_panels(layout: Layout) -> list[Json]:
         "Effect estimates",
         [
             Target(
-                'SELECT last("effect_pct") AS "effect_pct", last("ci_low_pct") AS "ci_low_pct", '
-                'last("ci_high_pct") AS "ci_high_pct" '
-                f'FROM "{influxql.POLICY_EFFECTS}" WHERE {influxql.matches("store", "store")} '
-                f"""OR ("store" = 'pooled' AND {influxql.matches("policy", "policy")}) """
-                'GROUP BY "store", "policy", "method"',
+                f"SELECT {_LAST_EFFECT} "
+                f'FROM "{influxql.POLICY_EFFECTS}" WHERE {influxql.matches(Tag.STORE, "store")} '
+                f"""OR ("{Tag.STORE}" = '{influxql.POOLED_STORE}' """
+                f"""AND {influxql.matches(Tag.POLICY, "policy")}) """
+                f"GROUP BY {influxql.quoted(Tag.STORE, Tag.POLICY, Tag.METHOD)}",
                 table=True,
             )
         ],
@@ -164,41 +185,33 @@ def _table_panels(layout: Layout) -> list[Json]:
         description="Effect on visits in percent with its confidence interval, per policy of "
         "the store and estimation method, and the selected policy's estimate pooled over its "
         "stores, as last stored by the aggregator.",
-        columns=("store", "policy", "method", "effect_pct", "ci_low_pct", "ci_high_pct", "Time"),
-        sort_by="effect_pct",
+        columns=(Tag.STORE, Tag.POLICY, Tag.METHOD, *_EFFECT_FIELDS, "Time"),
+        sort_by=PolicyEffectsField.EFFECT_PCT,
         hidden=("Time",),
         overrides=[
             threshold_column(column, EFFECT_THRESHOLDS, unit="percent", decimals=1)
-            for column in ("effect_pct", "ci_low_pct", "ci_high_pct")
+            for column in _EFFECT_FIELDS
         ],
     )
     changes = table(
         "Registered policy changes",
         [
             Target(
-                'SELECT "description", "effective_date", "timezone", "removed" '
-                f'FROM "{influxql.POLICY_CHANGES}" GROUP BY "store", "policy"',
+                f'SELECT {_REGISTERED} FROM "{influxql.POLICY_CHANGES}" '
+                f"GROUP BY {influxql.quoted(Tag.STORE, Tag.POLICY)}",
                 table=True,
             )
         ],
         layout.place(12, 8),
         description="All stores' policy changes, latest effective date first; click a row "
         "to see the visits around that change.",
-        columns=(
-            "store",
-            "policy",
-            "effective_date",
-            "timezone",
-            "description",
-            "removed",
-            "Time",
-        ),
-        sort_by="effective_date",
+        columns=(Tag.STORE, Tag.POLICY, *_CHANGE_FIELDS, "Time"),
+        sort_by=PolicyChangesField.EFFECTIVE_DATE,
         hidden=("Time",),
         row_link=(
             "Visits around this change",
-            f"/d/{UID}/?var-store=${{__data.fields.store:percentencode}}"
-            "&var-policy=${__data.fields.policy:percentencode}&${window_days:queryparam}",
+            f"/d/{UID}/?var-store=${{__data.fields.{Tag.STORE}:percentencode}}"
+            f"&var-policy=${{__data.fields.{Tag.POLICY}:percentencode}}&${{window_days:queryparam}}",
         ),
     )
     return [effects, changes]
@@ -227,24 +240,26 @@ def build(timezone: str) -> Json:
             _context_panel(layout),
         ],
         variables=[
-            query_variable("store", "Store", influxql.tag_values(changes, "store"), multi=False),
+            query_variable("store", "Store", influxql.tag_values(changes, Tag.STORE), multi=False),
             query_variable(
                 "policy",
                 "Policy",
-                influxql.tag_values(changes, "policy", influxql.matches("store", "store")),
+                influxql.tag_values(changes, Tag.POLICY, influxql.matches(Tag.STORE, "store")),
                 multi=False,
             ),
             query_variable(
                 "effective_date",
                 "Effective date",
-                f'SELECT last("effective_date") FROM "{changes}" WHERE {_SELECTED_POLICY}',
+                f'SELECT last("{PolicyChangesField.EFFECTIVE_DATE}") FROM "{changes}" '
+                f"WHERE {_SELECTED_POLICY}",
                 multi=False,
                 hidden=True,
             ),
             query_variable(
                 "timezone",
                 "Store time zone",
-                f'SELECT last("timezone") FROM "{changes}" WHERE {_SELECTED_POLICY}',
+                f'SELECT last("{PolicyChangesField.TIMEZONE}") FROM "{changes}" '
+                f"WHERE {_SELECTED_POLICY}",
                 multi=False,
                 hidden=True,
             ),
