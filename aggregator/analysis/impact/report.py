@@ -1,11 +1,10 @@
-"""The impact report as a rich table (per store and pooled) followed by the warnings."""
+"""The impact report as a table (per store and pooled) followed by the warnings."""
 
 from __future__ import annotations
 
 import math
 
 from rich.console import Console
-from rich.table import Table
 
 from aggregator.analysis.impact.estimators import (
     DIFFERENCE_IN_DIFFERENCES,
@@ -14,6 +13,7 @@ from aggregator.analysis.impact.estimators import (
 )
 from aggregator.analysis.impact.regression import Estimate
 from aggregator.analysis.impact.results import ImpactReport, UnitResult
+from command_line.tables import Column, print_table
 
 SHORT_NAMES = {
     SEASONAL: "seasonal",
@@ -63,34 +63,29 @@ def _row(unit: UnitResult) -> list[str]:
 
 
 def render(report: ImpactReport, console: Console) -> None:
+    """The table (stacked on a narrow terminal: no number is ever cut), then the warnings."""
     comparison = report.comparison["description"]
-    table = Table(
-        title=(
-            f"policy {report.policy!r}: change on {report.change_date}, "
-            f"{report.before_days} days before vs {report.after_days} after; "
-            f"comparison: {comparison}; placebo {report.placebo_date}"
-        ),
-        title_justify="left",
+    title = (
+        f"policy {report.policy!r}: change on {report.change_date}, "
+        f"{report.before_days} days before vs {report.after_days} after; "
+        f"comparison: {comparison}; placebo {report.placebo_date}"
     )
-    headers = (
-        "store",
+    numeric = (
         "visits/day before",
         "after",
         "raw",
         "effect [95% CI]",
         "visits gained [95% CI]",
-        "method",
     )
-    for header in headers:
-        table.add_column(header, justify="left" if header in ("store", "method") else "right")
-    for method in SHORT_NAMES.values():
-        table.add_column(method, justify="right")
-    table.add_column("placebo", justify="right")
-    for unit in report.stores:
-        table.add_row(*_row(unit))
-    table.add_section()
-    table.add_row(*_row(report.pooled), style="bold")
-    console.print(table)
+    columns = [
+        Column("store"),
+        *(Column(header, numeric=True) for header in numeric),
+        Column("method"),
+        *(Column(method, numeric=True) for method in SHORT_NAMES.values()),
+        Column("placebo", numeric=True),
+    ]
+    pooled = [f"[bold]{cell}[/]" if "[bold]" not in cell else cell for cell in _row(report.pooled)]
+    print_table(console, columns, [*(_row(unit) for unit in report.stores), pooled], title=title)
     for warning in report.warnings:
         where = f"{warning.store}: " if warning.store else ""
         console.print(
