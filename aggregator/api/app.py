@@ -15,6 +15,7 @@ from aggregator.api.auth import read_write_token
 from aggregator.api.board import LiveBoard
 from aggregator.api.context import ApiContext
 from aggregator.api.display_routes import display_router
+from aggregator.api.docs_routes import add_offline_docs
 from aggregator.api.live_routes import live_router
 from aggregator.api.metrics import never_seen_lines, rejections_by_reason, render_metrics
 from aggregator.api.models import ApiHealth
@@ -40,7 +41,10 @@ def create_app(config: AggregatorConfig) -> FastAPI:
             "aggregator config sets `api.write_token`; writes then need it as a bearer token."
         ),
         lifespan=_lifespan(context),
+        docs_url=None,
+        redoc_url=None,
     )
+    add_offline_docs(app)
     if config.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

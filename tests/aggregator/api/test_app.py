@@ -164,6 +164,23 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
+def test_docs_work_offline_with_bundled_swagger_ui(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "://" not in page.text  # every asset is relative: served by the API itself
+    for asset, kind in (
+        ("docs-assets/swagger-ui-bundle.js", "javascript"),
+        ("docs-assets/swagger-ui.css", "text/css"),
+    ):
+        assert f'"{asset}"' in page.text
+        response = client.get(f"/{asset}")
+        assert response.status_code == 200
+        assert kind in response.headers["content-type"]
+        assert len(response.content) > 10_000
+    assert client.get("/redoc").status_code == 404  # ReDoc loads only from a CDN
+
+
 def test_display_page_and_assets_are_served_locally(client: TestClient) -> None:
     page = client.get("/display/shop-1")
     assert page.status_code == 200
