@@ -57,7 +57,7 @@ def truth_counts(truth: Path, frames: int, line: str) -> tuple[dict[str, int], l
 
     boxes = [box for box in load_mot(truth) if box.frame <= frames]
     config, _ = build_config("unused", None, [f"door={line}"])
-    crossing = true_crossings(boxes, config.cameras[0], config.counting)["door"]
+    crossing = true_crossings(boxes, config.cameras[0])["door"]
     people = [0] * frames
     for box in boxes:
         people[box.frame - 1] += 1

@@ -2,8 +2,9 @@
 commercial counters are sold on: true vs counted crossings per line and direction, and the
 per-frame people-count error.
 
-The truth is derived with the same line rule the worker uses (``LineCounter``, bottom-centre
-of each ground-truth box, the configured margin), applied to the annotated tracks.
+The truth is derived from the annotated tracks with the plain line rule of
+``../shared/footage/derive_counts.py`` (``LineCounter`` with a fixed 5 px band, bottom-centre
+of each ground-truth box): the same truth whatever the counting settings under test.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from edge.replay import ReplayReport
 from edge.vision.detections import People, ReferencePoint, reference_points
 
 PEDESTRIAN_CLASSES = {1}
+TRUTH_MARGIN_PX = 5.0
+"""Band of the reference rule that defines true crossings (derive_counts.py's default)."""
 
 
 class TruthError(ValueError):
@@ -90,12 +93,12 @@ class AuditResult:
 
 
 def true_crossings(
-    boxes: list[TruthBox], camera: CameraConfig, counting: CountingConfig
+    boxes: list[TruthBox], camera: CameraConfig, margin_px: float = TRUTH_MARGIN_PX
 ) -> dict[str, dict[Direction, int]]:
     by_frame: dict[int, list[TruthBox]] = defaultdict(list)
     for box in boxes:
         by_frame[box.frame].append(box)
-    counters = [LineCounter(line.id, line.geometry(), counting.margin_px) for line in camera.lines]
+    counters = [LineCounter(line.id, line.geometry(), margin_px) for line in camera.lines]
     totals = {line.id: dict.fromkeys(Direction, 0) for line in camera.lines}
     for frame in sorted(by_frame):
         rows = by_frame[frame]
@@ -113,9 +116,14 @@ def true_crossings(
 
 
 def audit(
-    report: ReplayReport, boxes: list[TruthBox], camera: CameraConfig, counting: CountingConfig
+    report: ReplayReport,
+    boxes: list[TruthBox],
+    camera: CameraConfig,
+    counting: CountingConfig | None = None,
 ) -> AuditResult:
-    truth = true_crossings(boxes, camera, counting)
+    """``counting`` is not used: the truth never depends on the settings under test (the
+    parameter stays for existing callers)."""
+    truth = true_crossings(boxes, camera)
     people_per_frame: dict[int, int] = defaultdict(int)
     for box in boxes:
         people_per_frame[box.frame] += 1

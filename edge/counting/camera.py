@@ -8,9 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from edge.config import CameraConfig, CountingConfig
 from edge.counting.counters import Crossing, Direction, LineCounter, ZoneCounter
 from edge.counting.intervals import IntervalAccumulator, IntervalTotals
+from edge.counting.stitching import TrackStitcher
 from edge.counting.tracking import TrackUpdate
 from edge.vision.detections import FloatArray, reference_points
 
@@ -40,9 +43,20 @@ class CameraCounter:
 
     def __post_init__(self) -> None:
         self._lines = [
-            LineCounter(line.id, line.geometry(), self.counting.margin_px)
+            LineCounter(
+                line.id,
+                line.geometry(),
+                self.counting.margin_px,
+                band_height_fraction=self.counting.band_height_fraction,
+                pair_swaps=self.counting.pair_swaps,
+            )
             for line in self.camera.lines
         ]
+        self._stitcher = TrackStitcher(
+            self.counting.stitch_seconds,
+            self.counting.stitch_radius_height_fraction,
+            self.counting.height_tolerance,
+        )
         self._zones = [ZoneCounter(zone.id, zone.geometry()) for zone in self.camera.zones]
         self._intervals = IntervalAccumulator(
             self.counting.interval_seconds,
@@ -54,20 +68,35 @@ class CameraCounter:
 
     @property
     def tracked_state_size(self) -> int:
-        """Per-track states held across all lines (bounded by ``forget``)."""
-        return sum(line.tracked_count for line in self._lines)
+        """Per-person states held by the stitcher and across all lines (bounded by
+        ``forget``)."""
+        return self._stitcher.person_count + sum(line.tracked_count for line in self._lines)
 
     def process(self, timestamp_seconds: float, update: TrackUpdate) -> FrameCounts:
         people = update.people
         points = reference_points(
             people, self.counting.reference_point, self.counting.keypoint_confidence
         )
+        track_ids = people.track_ids
+        if track_ids is None:
+            track_ids = np.zeros(0, dtype=np.int64)
+        stitched = self._stitcher.stitch(
+            timestamp_seconds,
+            track_ids,
+            points,
+            people.boxes[:, 3] - people.boxes[:, 1],
+            update.retired_ids,
+        )
         crossings: list[Crossing] = []
-        if people.track_ids is not None and len(people):
-            for line in self._lines:
-                crossings.extend(line.trigger(people.track_ids, points))
         for line in self._lines:
-            line.forget(update.retired_ids)
+            crossings += line.trigger(
+                stitched.person_ids,
+                points,
+                stitched.heights_px,
+                stitched.reliable,
+                timestamp_seconds,
+            )
+            line.forget(stitched.forgotten_ids)
         for crossing in crossings:
             totals = self.totals[crossing.line_id]
             if crossing.direction is Direction.ENTRY:

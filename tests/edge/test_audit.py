@@ -58,7 +58,7 @@ def test_truth_matches_reference_script(
             ],
         }
     )
-    ours = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0], config.counting)[
+    ours = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0])[
         "l"
     ]
     # the script's positive side is screen-right of p1->p2; map it to our inside side
@@ -86,7 +86,7 @@ def test_reference_line_truth(footage: Path) -> None:
             ],
         }
     )
-    truth = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0], config.counting)
+    truth = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0])
     assert truth["door"] == {Direction.ENTRY: 18, Direction.EXIT: 14}
 
 
