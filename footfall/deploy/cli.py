@@ -43,6 +43,17 @@ def credentials(
         "--docker",
         help="Hand the files to the Docker images' users (mosquitto 1883, footfall 10001); root",
     ),
+    owner: str | None = typer.Option(
+        None,
+        "--owner",
+        help="Give mosquitto/ (passwd, acl) to this user, e.g. mosquitto (the broker's service "
+        "user on Debian); root",
+    ),
+    passwords_owner: str | None = typer.Option(
+        None,
+        "--passwords-owner",
+        help="Give passwords/ to this user (the one that runs footfall's services); root",
+    ),
 ) -> None:
     """Create MQTT logins per store, for the aggregator and for the API, and the ACL file.
 
@@ -51,6 +62,7 @@ def credentials(
     from footfall.deploy.credentials import (
         CredentialsError,
         hand_to_docker_users,
+        hand_to_user,
         write_credentials,
     )
 
@@ -59,11 +71,18 @@ def credentials(
         report = write_credentials(output, store_ids, root, rotate)
         if docker:
             hand_to_docker_users(output)
+        if owner is not None:
+            hand_to_user(output / "mosquitto", owner)
+        if passwords_owner is not None:
+            hand_to_user(output / "passwords", passwords_owner)
     except CredentialsError as error:
         raise _fail(str(error)) from None
     except OSError as error:
         raise _fail(f"cannot write credentials under {output}: {error}") from None
     _print_report(report, output, docker)
+    for directory, user in (("mosquitto", owner), ("passwords", passwords_owner)):
+        if user is not None:
+            console.print(f"{output / directory} and its files now belong to {user} (owner-only)")
 
 
 def _stores_and_topic_root(

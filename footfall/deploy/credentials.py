@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import pwd
 import re
 import secrets
 from collections.abc import Iterable
@@ -171,6 +172,21 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
     os.chmod(temporary, 0o600)
     temporary.replace(path)
+
+
+def hand_to_user(directory: Path, user: str) -> None:
+    """Give ``directory`` and its files to ``user`` and that user's group, still owner-only:
+    Debian's Mosquitto runs as ``mosquitto`` and reads its password file only after it has
+    dropped root, so a root-owned 0600 ``passwd`` would lock every login out. Needs root
+    unless ``user`` is the one running this."""
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise CredentialsError(f"--owner {user}: no such user on this host") from None
+    if os.geteuid() not in (0, entry.pw_uid):
+        raise CredentialsError(f"--owner {user} changes file owners: run it as root (sudo)")
+    for path in [directory, *directory.iterdir()]:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 MOSQUITTO_IMAGE_UID = 1883
