@@ -34,7 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from aggregator.config import MqttSettings
 from protocol.mqtt_client import MqttClientBase
-from protocol.topics import CAMERA_TOPIC_KINDS, camera_filter, shared_subscription
+from protocol.topics import CAMERA_TOPIC_KINDS, LIVE, camera_filter, shared_subscription
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +131,16 @@ class MqttConsumer(MqttClientBase):
         client_id: str | None = None,
         session_expiry_seconds: int = DEFAULT_SESSION_EXPIRY_SECONDS,
         extra_topics: Iterable[str] = (),
+        live_crossings: bool = False,
     ) -> None:
+        """``extra_topics``: QoS 1, not shared, not our own messages (replica sync).
+        ``live_crossings``: also every camera's live topic, at QoS 0 and not shared: every
+        replica takes every live crossing, and the broker queues none while it is away."""
         self.settings = settings
         self._handler = handler
         self._topics = shared_topics(settings)
         self._extra_topics = list(extra_topics)
+        self._live_topics = [camera_filter(LIVE, settings.topic_root)] if live_crossings else []
         self._subscribe_mid: int | None = None
         self.connected = threading.Event()
         self.acks_sent = 0
@@ -195,6 +200,7 @@ class MqttConsumer(MqttClientBase):
         subscriptions += [
             (topic, SubscribeOptions(qos=1, noLocal=True)) for topic in self._extra_topics
         ]
+        subscriptions += [(topic, SubscribeOptions(qos=0)) for topic in self._live_topics]
         _, self._subscribe_mid = client.subscribe(subscriptions)
         self.connected.set()
 

@@ -48,7 +48,7 @@ from aggregator.preflight import permanent_influx_problem
 from aggregator.storage.encoding import IntervalEncoder, PointEncoder
 from aggregator.storage.influx import InfluxClient, InfluxError
 from aggregator.storage.points import health_point, status_point
-from protocol.messages import CameraHealth, CountInterval
+from protocol.messages import CameraHealth, CountInterval, LiveCrossing
 from protocol.settings import ConfigError
 from protocol.topics import aggregator_status_topic, counts_topic, occupancy_topic
 
@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 RECENT_SEQUENCES = 100_000
 """(store, camera, sequence) remembered to skip re-encoding exact redeliveries."""
 OCCUPANCY_PUBLISH_SECONDS = 1.0
+LIVE_PUBLISH_GAP_SECONDS = 0.2  # least time between publications: a burst is one message
 STATS_LOG_SECONDS = 60.0
 
 
@@ -133,6 +134,7 @@ class AggregatorService:
             client_id=self.client_id,
             session_expiry_seconds=config.mqtt.session_expiry_seconds,
             extra_topics=[self._sync_topic] if self._sync_topic else [],
+            live_crossings=True,
         )
         self._encoder = PointEncoder()
         self._ticker_encoder = PointEncoder()
@@ -147,6 +149,7 @@ class AggregatorService:
         self._book_lock = threading.Lock()
         self.book = OccupancyBook(config, self._clock())
         self._stopping = threading.Event()
+        self._occupancy_changed = threading.Event()
         self._receiving = False
         self._ticker: threading.Thread | None = None
 
@@ -177,6 +180,7 @@ class AggregatorService:
         """Stop taking messages, make everything received durable and acknowledged, leave."""
         self._receiving = False  # later deliveries stay unacknowledged: redelivered next time
         self._stopping.set()
+        self._occupancy_changed.set()
         self.writer.wait_durable(timeout_seconds)
         self._publish_occupancy(self._clock())
         self._publish_status()
@@ -242,6 +246,8 @@ class AggregatorService:
                 self._reject(topic, payload, message, token)
             elif isinstance(message, CountInterval):
                 self._handle_counts(message, payload, token)
+            elif isinstance(message, LiveCrossing):
+                self._handle_live(message)
             elif isinstance(message, CameraHealth):
                 line = self._encoder.encode(health_point(message, datetime.now(UTC)))
                 self.writer.add((line,), Delivery(token))
@@ -268,10 +274,17 @@ class AggregatorService:
             self._entrances[key] = self.config.store(key[0]).entrance_lines(key[1])
         lines = self._intervals.encode(message, self._entrances[key])
         with self._book_lock:
-            records = self.book.apply_message(message)
+            records = self.book.apply_message(message, self._clock())
+        self._occupancy_changed.set()
         self.stats.accepted += 1
         self._entrance_watch.observe(message)
         self.writer.add(lines, Delivery(token, tuple(records)))
+
+    def _handle_live(self, crossing: LiveCrossing) -> None:
+        """QoS 0, stored nowhere: the interval is the durable record (occupancy.py)."""
+        with self._book_lock:
+            self.book.apply_live(crossing, self._clock())
+        self._occupancy_changed.set()
 
     def _handle_sync(self, payload: bytes) -> None:
         try:
@@ -283,7 +296,8 @@ class AggregatorService:
             if mode == "seed":
                 self.book.seed(records)
             else:
-                self.book.apply_records(records)
+                self.book.apply_records(records, self._clock())
+        self._occupancy_changed.set()
         self.stats.sync_records_received += len(records)
 
     def _reject(self, topic: str, payload: bytes, rejection: Rejection, token: AckToken) -> None:
@@ -324,7 +338,9 @@ class AggregatorService:
     def _tick(self) -> None:
         next_stats = time.monotonic() + STATS_LOG_SECONDS
         next_status = time.monotonic() + STATUS_PUBLISH_SECONDS
-        while not self._stopping.wait(OCCUPANCY_PUBLISH_SECONDS):
+        while not self._stopping.wait(LIVE_PUBLISH_GAP_SECONDS):
+            self._occupancy_changed.wait(OCCUPANCY_PUBLISH_SECONDS)
+            self._occupancy_changed.clear()
             self._publish_occupancy(self._clock())
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + STATUS_PUBLISH_SECONDS

@@ -16,7 +16,13 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
-from protocol.messages import SCHEMA_VERSION, CameraHealth, CameraStatus, CountInterval
+from protocol.messages import (
+    SCHEMA_VERSION,
+    CameraHealth,
+    CameraStatus,
+    CountInterval,
+    LiveCrossing,
+)
 from protocol.settings import describe_errors
 from protocol.topics import CameraTopic, TopicError, parse_camera_topic
 
@@ -40,9 +46,10 @@ KINDS: Final[dict[str, type[BaseModel]]] = {
     "counts": CountInterval,
     "health": CameraHealth,
     "status": CameraStatus,
+    "live": LiveCrossing,
 }
 
-EdgeMessage = CountInterval | CameraHealth | CameraStatus
+EdgeMessage = CountInterval | CameraHealth | CameraStatus | LiveCrossing
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,8 @@ def _unstorable_identifier(message: EdgeMessage) -> str | None:
     identifiers = [message.store_id, message.camera_id]
     if isinstance(message, CountInterval):
         identifiers += [*message.lines, *message.zones]
+    elif isinstance(message, LiveCrossing):
+        identifiers.append(message.line_id)
     return next((name for name in identifiers if name.endswith("\\")), None)
 
 
