@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -140,18 +140,18 @@ def test_live_crossings_move_occupancy_at_once_and_the_interval_reconciles(
     try:
         feed.wait_for(lambda message: True)  # the replicas' first publication
         latencies = []
-        for sequence, direction in enumerate(["entry", "entry", "exit", "entry"]):
+        directions: list[Literal["entry", "exit"]] = ["entry", "entry", "exit", "entry"]
+        for sequence, direction in enumerate(directions):
             sent = time.monotonic()
-            event = crossing(start, sequence, direction)  # type: ignore[arg-type]
+            event = crossing(start, sequence, direction)
             publisher.publish(live_topic(STORE, CAMERA, root), event.model_dump_json())
-            entries = sum(
-                1 for d in ["entry", "entry", "exit", "entry"][: sequence + 1] if d == "entry"
-            )
-            exits = sequence + 1 - entries
-            feed.wait_for(
-                lambda m, e=entries, x=exits: (m["entries_today"], m["exits_today"]) == (e, x),
-                LIVE_LIMIT_SECONDS,
-            )
+            entries = directions[: sequence + 1].count("entry")
+            expected = (entries, sequence + 1 - entries)
+
+            def reached(message: dict[str, Any], wanted: tuple[int, int] = expected) -> bool:
+                return (message["entries_today"], message["exits_today"]) == wanted
+
+            feed.wait_for(reached, LIVE_LIMIT_SECONDS)
             latencies.append(time.monotonic() - sent)
         print(f"FIGURE live crossing -> retained occupancy: max {max(latencies):.3f} s")
         assert max(latencies) < LIVE_LIMIT_SECONDS
