@@ -106,4 +106,4 @@ def print_table(
     if _fits(console, table, columns, rows):
         console.print(table)
     else:
-        console.print(render_stacked(title, columns, rows), highlight=False, soft_wrap=True)
+        console.print(render_stacked(title, columns, rows), highlight=False)

@@ -58,9 +58,9 @@ def parse_date_ranges(texts: list[str] | None) -> list[tuple[date, date]]:
         except ValueError:
             pair = None
         if not separator or pair is None:
-            raise fail(f"--dates {text!r} is not a range like 2020-01-29..2020-04-22")
+            raise fail(f"--date {text!r} is not a range like 2020-01-29..2020-04-22")
         if pair[1] < pair[0]:
-            raise fail(f"--dates {text!r} ends before it starts")
+            raise fail(f"--date {text!r} ends before it starts")
         ranges.append(pair)
     return ranges
 
@@ -75,7 +75,7 @@ def import_akl(
         [], "--sensor", "--sensors", help="A sensor name (repeatable, or A,B; all)."
     ),
     dates: list[str] | None = typer.Option(
-        None, help="Only these local dates, FIRST..LAST (repeatable; default all)."
+        None, "--date", "--dates", help="Only these local dates, FIRST..LAST (repeatable; all)."
     ),
     config_path: Path | None = CONFIG_OPTION,
     influx_url: str | None = URL_OPTION,
