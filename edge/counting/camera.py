@@ -107,5 +107,10 @@ class CameraCounter:
         finished = self._intervals.add_frame(timestamp_seconds, crossings, zone_counts)
         return FrameCounts(crossings, zone_counts, len(people), finished, points)
 
+    @property
+    def open_interval_utc(self) -> tuple[datetime, datetime] | None:
+        """Start and planned end of the interval the last frame's crossings were added to."""
+        return self._intervals.open_interval_utc
+
     def flush(self, end_seconds: float | None = None) -> list[IntervalTotals]:
         return self._intervals.flush(end_seconds)

@@ -105,6 +105,14 @@ class IntervalAccumulator:
             current.zone_maxima[zone_id] = max(current.zone_maxima.get(zone_id, 0), count)
         return finished
 
+    @property
+    def open_interval_utc(self) -> tuple[datetime, datetime] | None:
+        """Start and planned end of the interval the last frame went into (None before the
+        first frame and after ``flush``): what a live crossing of that frame belongs to."""
+        if self._current is None:
+            return None
+        return self._current.start_utc, _to_datetime(self._current_end_seconds)
+
     def flush(self, end_seconds: float | None = None) -> list[IntervalTotals]:
         """Close the open interval (at shutdown or end of file), ending it at ``end_seconds``
         when that is earlier than its aligned end, so a restart can continue from there."""

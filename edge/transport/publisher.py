@@ -36,9 +36,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from edge.config import MqttConfig
 from edge.transport.acknowledgements import PendingAcknowledgements, RefusalBackoff
 from edge.transport.outbox import Outbox, OutboxError
-from protocol.messages import CameraHealth, CameraStatus, CountInterval
+from protocol.messages import CameraHealth, CameraStatus, CountInterval, LiveCrossing
 from protocol.mqtt_client import MqttClientBase
-from protocol.topics import counts_topic, health_topic, status_topic
+from protocol.topics import counts_topic, health_topic, live_topic, status_topic
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,9 @@ class MqttPublisher(MqttClientBase):
         self.counts_topic = counts_topic(store_id, camera_id, config.topic_root)
         self.health_topic = health_topic(store_id, camera_id, config.topic_root)
         self.status_topic = status_topic(store_id, camera_id, config.topic_root)
+        self.live_topic = live_topic(store_id, camera_id, config.topic_root)
+        self.live_published = 0
+        self.live_dropped = 0
         super().__init__(
             config,
             client_id=client_id or config.client_id or client_id_for(store_id, camera_id),
@@ -208,6 +211,22 @@ class MqttPublisher(MqttClientBase):
             return False
         info = self._client.publish(self.health_topic, health.model_dump_json(), qos=0)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
+
+    def publish_live(self, crossing: LiveCrossing) -> bool:
+        """Publish a live crossing now, QoS 0, not through the outbox: best effort (the
+        interval is the durable record). Dropped while not connected; False then."""
+        if (crossing.store_id, crossing.camera_id) != (self.store_id, self.camera_id):
+            raise ValueError(
+                f"live crossing of {crossing.store_id}/{crossing.camera_id} given to the"
+                f" publisher of {self.store_id}/{self.camera_id}"
+            )
+        if self.status().connected:
+            info = self._client.publish(self.live_topic, crossing.model_dump_json(), qos=0)
+            if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                self.live_published += 1
+                return True
+        self.live_dropped += 1
+        return False
 
     # -- paho's callbacks (see MqttClientBase): record and wake the worker, never raise --------
 

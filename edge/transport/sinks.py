@@ -24,7 +24,7 @@ from edge.config import EdgeConfig, MqttConfig
 from edge.transport.outbox import Outbox
 from edge.transport.publisher import MqttPublisher
 from edge.transport.sequences import CameraSequences
-from protocol.messages import CameraHealth, CountInterval
+from protocol.messages import CameraHealth, CountInterval, LiveCrossing
 from protocol.settings import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,10 @@ class MqttSink:
 
     def publish_health(self, health: CameraHealth) -> None:
         self._publisher(health.camera_id).publish_health(health)
+
+    def publish_live(self, crossing: LiveCrossing) -> None:
+        """A counted crossing, at once and best effort (``edge.live_crossings``)."""
+        self._publisher(crossing.camera_id).publish_live(crossing)
 
     @property
     def outbox_depth(self) -> int:
