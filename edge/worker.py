@@ -24,6 +24,7 @@ from edge.counting.camera import CameraCounter, FrameCounts
 from edge.counting.intervals import IntervalTotals, to_message
 from edge.counting.tracking import Tracker, create_tracker
 from edge.frame_clock import FrameClockGuard
+from edge.live_crossings import LiveCrossings
 from edge.vision.detections import People
 from edge.vision.detector import Detector, create_detector
 from edge.vision.regions import RegionDetector
@@ -115,6 +116,8 @@ class EdgeWorker:
         self.detector = detector or create_detector(config.detector)
         self.regions = RegionDetector(self.detector, config.detector.regions)
         self.fingerprint = config.fingerprint()
+        self.live = LiveCrossings(config.store_id, sink)
+        """Each crossing out at once, best effort (sinks that can: MQTT)."""
         self._stop = threading.Event()
         self.cameras = [self._camera_runtime(camera) for camera in config.cameras]
 
@@ -190,6 +193,11 @@ class EdgeWorker:
             after_count = time.perf_counter()
             for totals in counts.finished_intervals:
                 self._submit(runtime, totals)
+            if counts.crossings:
+                interval = runtime.counter.open_interval_utc
+                self.live.publish(
+                    runtime.config.id, frame.timestamp_seconds, interval, counts.crossings
+                )
             stages.track += after_track - mark
             stages.count += after_count - after_track
             stages.publish += time.perf_counter() - after_count
