@@ -297,10 +297,11 @@ class MqttClientBase:
         with self._state_lock:
             was_connected, self._connected = self._connected, False
         if self._stopping.is_set():
-            self._log.info("disconnected from the MQTT broker at %s: %s", self.address, reason_code)
+            self._log.info("disconnected from the MQTT broker at %s", self.address)
         elif was_connected:
             self._record_error(
-                f"lost the connection to the MQTT broker at {self.address}: {reason_code}"
+                f"lost the connection to the MQTT broker at {self.address} "
+                f"({_disconnect_reason(reason_code)}); reconnecting"
             )
         self._after_disconnect()
 
@@ -326,3 +327,15 @@ class MqttClientBase:
         properties: Properties | None,
     ) -> None:
         """The broker answered a SUBSCRIBE."""
+
+
+UNSPECIFIED_ERROR = 128
+"""paho's reason code when the socket closed without a DISCONNECT naming a reason."""
+
+
+def _disconnect_reason(reason_code: ReasonCode) -> str:
+    """What an operator should read: paho says "Unspecified error" when the broker stopped or
+    the network dropped without a DISCONNECT packet."""
+    if reason_code.value == UNSPECIFIED_ERROR:
+        return "the broker stopped or the network dropped"
+    return f"the broker said: {reason_code}"
