@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from protocol.messages import MAX_PAYLOAD_BYTES as PROTOCOL_MAX_PAYLOAD_BYTES
 from protocol.messages import (
     SCHEMA_VERSION,
     CameraHealth,
@@ -26,8 +27,9 @@ from protocol.messages import (
 from protocol.settings import describe_errors
 from protocol.topics import CameraTopic, TopicError, parse_camera_topic
 
-MAX_PAYLOAD_BYTES: Final = 1_000_000
-"""Larger payloads are rejected before parsing (a count interval is a few hundred bytes)."""
+MAX_PAYLOAD_BYTES: Final = PROTOCOL_MAX_PAYLOAD_BYTES
+"""Larger payloads are rejected before parsing (a count interval is a few hundred bytes; one
+merged by a full edge outbox can be a few MB): the protocol's one limit."""
 
 REASONS: Final = (
     "bad_topic",

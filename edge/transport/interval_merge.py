@@ -15,7 +15,13 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from protocol.messages import MAX_INTERVAL, CountInterval, LineCount, ZoneOccupancy
+from protocol.messages import (
+    MAX_INTERVAL,
+    MAX_PAYLOAD_BYTES,
+    CountInterval,
+    LineCount,
+    ZoneOccupancy,
+)
 
 
 def covered_starts(interval: CountInterval) -> list[datetime]:
@@ -72,13 +78,13 @@ def merge_intervals(
     """One interval ``[earlier.start, later.end)`` carrying the sum of both, numbered
     ``sequence``; None when the two cannot be merged (see ``can_merge``) or when the result
     would break a limit of the wire schema (a count over 1,000,000, longer than 7 days,
-    more than 100,000 merged starts)."""
+    more than 100,000 merged starts, a payload over ``MAX_PAYLOAD_BYTES``)."""
     if not can_merge(earlier, later):
         return None
     if later.interval_end_utc - earlier.interval_start_utc > MAX_INTERVAL:
         return None
     try:
-        return CountInterval(
+        merged = CountInterval(
             store_id=earlier.store_id,
             camera_id=earlier.camera_id,
             sequence=sequence,
@@ -93,3 +99,6 @@ def merge_intervals(
         )
     except ValidationError:
         return None
+    if len(merged.model_dump_json()) > MAX_PAYLOAD_BYTES:  # ASCII: characters are bytes
+        return None
+    return merged

@@ -32,6 +32,9 @@ from edge.config import SourceConfig
 
 logger = logging.getLogger(__name__)
 
+MIN_READABLE_FRACTION = 0.5
+"""A recording that ends before this fraction of its announced frames is an error."""
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 SourceState = Literal["starting", "streaming", "reconnecting", "ended", "failed"]
 Image = npt.NDArray[np.uint8]
@@ -133,6 +136,8 @@ class RecordedSource:
         self.frames_dropped = 0
         self.decode_seconds = 0.0
         """Time the reader thread spent decoding (it overlaps detection)."""
+        self.frames_read = 0
+        """Frames of the file decoded (or skipped by ``stride``) before it ended."""
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         path = Path(config.uri).expanduser()
         if path.is_dir():
@@ -185,11 +190,13 @@ class RecordedSource:
                     if not grabbed:
                         return
                     index += 1
+                    self.frames_read = index
                     continue
                 ok, image = self._capture.read()
                 self.decode_seconds += time.perf_counter() - started
                 if not ok:
                     return
+                self.frames_read = index + 1
                 yield index, image
                 index += 1
             return
@@ -217,9 +224,27 @@ class RecordedSource:
                 yield item
             if self._reader.error is not None:
                 raise SourceError(f"{self.uri}: {self._reader.error}") from self._reader.error
+            self._check_complete()
             self.state = "ended"
         finally:
             self.close()
+
+    def _check_complete(self) -> None:
+        """A video that ends before the frame count of its header is truncated or damaged:
+        a warning with the figures, and a ``SourceError`` when most of it was unreadable (the
+        frames before the damage have been counted and stay counted)."""
+        expected = self.frame_count
+        if self._capture is None or expected <= 0 or self.frames_read >= expected - 1:
+            return
+        read = self.frames_read
+        percent = 100.0 * read / expected
+        message = (
+            f"{self.uri}: decoded {read} of the {expected} frames its header announces "
+            f"({percent:.1f}%); the file is truncated or damaged"
+        )
+        if read < expected * MIN_READABLE_FRACTION:
+            raise SourceError(f"{message}: most of it is unreadable")
+        logger.warning("%s; counted what was readable", message)
 
     def close(self) -> None:
         self._reader.stop()

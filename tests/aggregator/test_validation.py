@@ -16,7 +16,7 @@ from aggregator.ingest.validation import (
     parse_topic,
     validate_message,
 )
-from protocol.messages import CameraHealth, CameraStatus, CountInterval
+from protocol.messages import MAX_PAYLOAD_BYTES, CameraHealth, CameraStatus, CountInterval
 
 ROOT = "footfall/v1"
 TOPIC = "footfall/v1/store-1/door/counts"
@@ -95,7 +95,7 @@ def test_health_and_status_are_accepted() -> None:
         (encoded(interval(camera_id="back")), "topic_mismatch"),
         (encoded(interval(store_id="store-2")), "topic_mismatch"),
         (b"{" * 100_000, "bad_json"),
-        (b" " * 1_000_001, "too_large"),
+        (b" " * (MAX_PAYLOAD_BYTES + 1), "too_large"),
     ],
 )
 def test_rejections_name_the_reason(payload: bytes, reason: str) -> None:
