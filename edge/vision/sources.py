@@ -164,8 +164,13 @@ class RecordedSource:
         self._reader = _ReaderThread(f"source:{path.name}", self._produce)
 
     def _produce(self, stop: threading.Event) -> None:
+        paced_from = time.monotonic()
         for index, image in self._decode(stop):
             timestamp = self.start_seconds + index / self.frames_per_second
+            if self.config.realtime:  # no faster than the recording: like a camera
+                due = paced_from + index / self.frames_per_second - time.monotonic()
+                if due > 0 and stop.wait(due):
+                    return
             item = SourceFrame(index=index, timestamp_seconds=timestamp, image=image)
             while not stop.is_set():
                 try:
