@@ -48,9 +48,26 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class StandardErrorHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the stream of the
+    moment it was made (a command run in-process by a test runner gets a swapped stream that
+    is closed afterwards)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """The stream is always the current ``sys.stderr``."""
+
+
 def configure_logging(level: LogLevel, log_format: LogFormat = LogFormat.TEXT) -> None:
     """Root logger at ``level`` on standard error; chatty libraries at WARNING unless debug."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StandardErrorHandler()
     formatter: logging.Formatter = (
         JsonFormatter() if log_format is LogFormat.JSON else logging.Formatter(TEXT_FORMAT)
     )
