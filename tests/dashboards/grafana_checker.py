@@ -11,6 +11,7 @@ committed lockfile); without them these helpers fail and say so.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -22,6 +23,9 @@ from tests.dashboards.grafana_frames import TagOrder, backend_frames
 from tests.dashboards.queries import QueryResult
 
 CHECKER = Path(__file__).resolve().parent / "grafana"
+GRAFANA_DATA = {"13.2": CHECKER, "11.6": CHECKER / "data-11.6"}
+"""Installed @grafana/data versions (Grafana 13.2.3 and 11.6.9), by Grafana minor."""
+DEFAULT_GRAFANA = "13.2"
 TIMEOUT_SECONDS = 120
 Json = dict[str, Any]
 
@@ -61,19 +65,22 @@ class ShownFrame:
         return [{f.display_name: f.values[i] for f in self.fields} for i in range(length)]
 
 
-def run_checker(jobs: Sequence[Json]) -> list[Json]:
-    """Run jobs through the Node checker; one answer per job."""
+def run_checker(jobs: Sequence[Json], grafana: str = DEFAULT_GRAFANA) -> list[Json]:
+    """Run jobs through the Node checker with Grafana ``grafana``'s @grafana/data; one answer
+    per job."""
     node = shutil.which("node")
     if node is None:
         raise CheckerMissingError("node is not installed; `make test` installs it (Debian nodejs)")
-    if not (CHECKER / "node_modules" / "@grafana" / "data").is_dir():
+    packages = GRAFANA_DATA[grafana]
+    if not (packages / "node_modules" / "@grafana" / "data").is_dir():
         raise CheckerMissingError(
-            f"@grafana/data is not installed in {CHECKER}; run `make grafana-checker` "
+            f"@grafana/data is not installed in {packages}; run `make grafana-checker` "
             "(npm ci from the committed package-lock.json)"
         )
     completed = subprocess.run(
         [node, str(CHECKER / "checker.mjs")],
         input=json.dumps({"jobs": list(jobs)}),
+        env={**os.environ, "GRAFANA_DATA": str(packages)},
         capture_output=True,
         text=True,
         timeout=TIMEOUT_SECONDS,
@@ -113,7 +120,8 @@ def panel_job(panel: Json, frames: list[Json], timezone: str) -> Json:
     }
 
 
-def _shown(answer: Json) -> list[ShownFrame]:
+def shown_frames(answer: Json) -> list[ShownFrame]:
+    """The frames of a panel job's answer."""
     return [
         ShownFrame(
             [
@@ -137,25 +145,33 @@ def shown_panels(
     results: Sequence[QueryResult],
     panels: Sequence[Json],
     tag_order: TagOrder = "sorted",
+    grafana: str = DEFAULT_GRAFANA,
 ) -> dict[str, list[ShownFrame]]:
-    """Panel title -> the frames Grafana draws, for ``panels`` of ``dashboard``: one Node
-    run for all of them."""
+    """Panel title -> the frames Grafana ``grafana`` draws, for ``panels`` of ``dashboard``:
+    one Node run for all of them."""
     timezone = dashboard.get("timezone", "utc")
     jobs = [
         panel_job(panel, panel_frames(results, panel["title"], tag_order), timezone)
         for panel in panels
     ]
-    answers = run_checker(jobs)
-    return {panel["title"]: _shown(answer) for panel, answer in zip(panels, answers, strict=True)}
+    answers = run_checker(jobs, grafana)
+    return {
+        panel["title"]: shown_frames(answer) for panel, answer in zip(panels, answers, strict=True)
+    }
 
 
-def annotation_events(annotation: Json, result: QueryResult | None) -> list[Json] | None:
-    """The annotation's events as Grafana's InfluxDB plugin makes them from the backend's
-    frames for its query (refId ``metricFindQuery``); None when the plugin would not run it."""
+def annotation_job(annotation: Json, result: QueryResult | None) -> Json:
+    """The annotation and the backend's frames for its query (refId ``metricFindQuery``)."""
     frames = []
     if result is not None:
         frames = backend_frames(result.series, ref_id="metricFindQuery", table=False)
-    (answer,) = run_checker([{"kind": "annotation", "annotation": annotation, "frames": frames}])
+    return {"kind": "annotation", "annotation": annotation, "frames": frames}
+
+
+def annotation_events(annotation: Json, result: QueryResult | None) -> list[Json] | None:
+    """The annotation's events as Grafana's InfluxDB plugin makes them; None when the plugin
+    would not run it."""
+    (answer,) = run_checker([annotation_job(annotation, result)])
     events: list[Json] | None = answer["events"]
     return events
 

@@ -15,7 +15,12 @@ from aggregator.storage.influx import InfluxClient
 from dashboards.build import build_dashboards
 from dashboards.panels import Json
 from tests.dashboards import seed
-from tests.dashboards.grafana_checker import annotation_events, shown_panels, table_rows
+from tests.dashboards.grafana_checker import (
+    GRAFANA_DATA,
+    annotation_events,
+    shown_panels,
+    table_rows,
+)
 from tests.dashboards.grafana_frames import epoch_ms
 from tests.dashboards.macros import TimeRange
 from tests.dashboards.queries import QueryResult, Selection, find_result, iter_panels, run_dashboard
@@ -194,15 +199,16 @@ def test_previous_weeks_read_the_same_weekdays(seeded_influx: InfluxClient, foot
             assert total == seed.expected_total(store, first, first + timedelta(days=6))
 
 
+@pytest.mark.parametrize("grafana", sorted(GRAFANA_DATA))
 def test_a_store_local_day_is_one_bar_labelled_by_its_date(
-    seeded_influx: InfluxClient, footfall: Json
+    seeded_influx: InfluxClient, footfall: Json, grafana: str
 ) -> None:
     """Grafana joins the stores' daily series on the bucket start and writes each start as its
     date in the stores' zone: one group of bars per local day, a bar per store side by side
     (not drawn over each other), labelled 2024-01-29 ... 2024-02-04, not "... 05:00"."""
     results = run(seeded_influx, footfall)
     panel = panel_named(footfall, "Entries per day")
-    (frame,) = shown_panels(footfall, results, [panel])["Entries per day"]
+    (frame,) = shown_panels(footfall, results, [panel], grafana=grafana)["Entries per day"]
     assert frame.names() == ["Time", "north", "south"]
     assert panel["options"]["xField"] == "Time"
     days = [WEEK_START + timedelta(days=offset) for offset in range(7)]

@@ -14,7 +14,15 @@ import pytest
 from aggregator.storage.influx import InfluxClient
 from dashboards.panels import DATASOURCE, Json
 from tests.dashboards import seed
-from tests.dashboards.grafana_checker import annotation_events, shown_panels
+from tests.dashboards.grafana_checker import (
+    GRAFANA_DATA,
+    annotation_events,
+    annotation_job,
+    panel_frames,
+    panel_job,
+    run_checker,
+    shown_frames,
+)
 from tests.dashboards.grafana_frames import backend_frames, epoch_ms
 from tests.dashboards.macros import TimeRange
 from tests.dashboards.queries import (
@@ -41,6 +49,7 @@ GRAFANALIB_ANNOTATION: Json = {
 """The annotation as the grafanalib build wrote it: legacy top-level keys, no target."""
 
 
+@pytest.mark.parametrize("grafana", sorted(GRAFANA_DATA))
 @pytest.mark.parametrize(
     ("name", "time_range"),
     [
@@ -51,25 +60,35 @@ GRAFANALIB_ANNOTATION: Json = {
     ],
 )
 def test_every_panel_and_annotation_goes_through_grafana(
-    seeded_influx: InfluxClient, committed: dict[str, Json], name: str, time_range: TimeRange
+    seeded_influx: InfluxClient,
+    committed: dict[str, Json],
+    name: str,
+    time_range: TimeRange,
+    grafana: str,
 ) -> None:
     dashboard = committed[name]
     results = run_dashboard(seeded_influx, dashboard, time_range)
     panels = list(iter_panels(dashboard))
-    shown = shown_panels(dashboard, results, panels, tag_order="reversed")
-    for panel in panels:
-        frames = shown[panel["title"]]
+    tables = [panel for panel in panels if panel["type"] == "table"]
+    annotations = dashboard["annotations"]["list"]
+    zone = dashboard["timezone"]
+    jobs = [panel_job(p, panel_frames(results, p["title"], "reversed"), zone) for p in panels]
+    jobs += [panel_job(p, panel_frames(results, p["title"], "sorted"), zone) for p in tables]
+    jobs += [annotation_job(a, find_result(results, a["name"], "")) for a in annotations]
+    answers = run_checker(jobs, grafana)  # one Node run
+
+    shown = [shown_frames(answer) for answer in answers[: len(panels)]]
+    for panel, frames in zip(panels, shown, strict=True):
         assert frames, f"{panel['title']}: nothing to draw"
         assert all(frame.fields and frame.fields[0].values for frame in frames), panel["title"]
-    tables = [panel for panel in panels if panel["type"] == "table"]
-    in_sorted_order = shown_panels(dashboard, results, tables, tag_order="sorted")
-    for panel in tables:
-        (reversed_frame,) = shown[panel["title"]]
-        (sorted_frame,) = in_sorted_order[panel["title"]]
+    in_sorted_order = [shown_frames(a) for a in answers[len(panels) : len(panels) + len(tables)]]
+    for panel, (sorted_frame,) in zip(tables, in_sorted_order, strict=True):
+        (reversed_frame,) = shown[panels.index(panel)]
         assert reversed_frame.names() == sorted_frame.names(), panel["title"]
         assert reversed_frame.rows() == sorted_frame.rows(), panel["title"]
-    for annotation in dashboard["annotations"]["list"]:
-        events = annotation_events(annotation, find_result(results, annotation["name"], ""))
+    annotation_answers = answers[len(panels) + len(tables) :]
+    for annotation, answer in zip(annotations, annotation_answers, strict=True):
+        events = answer["events"]
         assert events, annotation["name"]
         assert all(event["title"] and event["text"] and event["tags"] for event in events)
 

@@ -1,4 +1,5 @@
 // Grafana's own data-frame code on the dashboards' query results, without a Grafana server.
+// GRAFANA_DATA=<dir> runs another installed @grafana/data (data-11.6/).
 // Reads one JSON request on stdin, writes one JSON answer on stdout:
 //   {"jobs": [{"kind": "panel", "frames": [...], "transformations": [...],
 //              "fieldConfig": {...}, "timeZone": "UTC"},
@@ -13,10 +14,29 @@
 //   plugin would not run the annotation at all (no target query).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-// @grafana/data's ES module build does not load in Node (moment-timezone is CommonJS); its
-// CommonJS build does.
-const require = createRequire(import.meta.url);
+// GRAFANA_DATA: the directory whose node_modules hold the @grafana/data to run (default: this
+// one, 13.2.3; data-11.6/ holds Grafana 11.6's). Its ES module build does not load in Node
+// (moment-timezone is CommonJS); its CommonJS build does.
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(process.env.GRAFANA_DATA ?? here, 'package.json'));
+
+function loadGrafanaData() {
+  try {
+    return require('@grafana/data');
+  } catch (error) {
+    // 11.x reads `window` while loading; 12+ must load without one (a dependency would then
+    // take Node for a browser), and looks for a Scenes context on it when transforming.
+    if (!(error instanceof ReferenceError) || !error.message.includes('window')) {
+      throw error;
+    }
+    globalThis.window = {};
+    return require('@grafana/data');
+  }
+}
+
 const { lastValueFrom } = require('rxjs');
 const {
   createDataFrame,
@@ -27,9 +47,7 @@ const {
   standardTransformers,
   standardTransformersRegistry,
   transformDataFrame,
-} = require('@grafana/data');
-// transformDataFrame looks for a Scenes context on `window` when it runs; Node has none
-// (set after loading: some of @grafana/data's dependencies take a window for a browser).
+} = loadGrafanaData();
 globalThis.window = globalThis.window ?? {};
 // Date formats follow the browser's locale; Node 20 has no navigator: an en-US browser.
 globalThis.navigator = globalThis.navigator ?? { language: 'en-US', languages: ['en-US'] };
@@ -40,12 +58,17 @@ import { prepareAnnotation, transformAnnotationResponse } from './influxdb_annot
 // ones (seriesToColumns is an older name of joinByField with the same id: the first wins).
 const byId = new Map();
 for (const transformer of Object.values(standardTransformers)) {
+  // Grafana 12+ loads a transformer lazily (`transformation()`), 11.x reads it directly
+  // (`transformation.operator`): one function serves both.
+  const lazy = () => transformer;
+  lazy.operator = transformer.operator;
+  lazy.defaultOptions = transformer.defaultOptions;
   if (!byId.has(transformer.id)) {
     byId.set(transformer.id, {
       id: transformer.id,
       name: transformer.name,
       description: transformer.description,
-      transformation: () => transformer,
+      transformation: lazy,
     });
   }
 }
