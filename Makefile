@@ -46,14 +46,16 @@ python-packages: $(VENV)/.installed
 models: $(VENV)/.installed
 	$(BIN)/footfall edge export --if-missing
 
-# The dashboard tests run Grafana's own @grafana/data in Node (tests/dashboards/grafana):
-# installed from the committed lockfile; Debian's nodejs and npm where node is missing.
-$(GRAFANA_CHECKER)/node_modules/.package-lock.json: $(GRAFANA_CHECKER)/package-lock.json
+# The dashboard tests run Grafana's own @grafana/data in Node (tests/dashboards/grafana: 13.2,
+# and 11.6 in data-11.6/), installed from the committed lockfiles; Debian's nodejs and npm
+# where node is missing.
+%/node_modules/.package-lock.json: %/package-lock.json
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm; }
-	npm ci --prefix $(GRAFANA_CHECKER) --no-audit --no-fund --loglevel=error
+	npm ci --prefix $* --no-audit --no-fund --loglevel=error
 
-grafana-checker: $(GRAFANA_CHECKER)/node_modules/.package-lock.json
+grafana-checker: $(GRAFANA_CHECKER)/node_modules/.package-lock.json \
+	$(GRAFANA_CHECKER)/data-11.6/node_modules/.package-lock.json
 
 demo: setup
 	$(BIN)/footfall demo --video $(SAMPLE_CLIP)
@@ -77,4 +79,4 @@ benchmarks: setup
 	$(BIN)/python benchmarks/impact_speed.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info $(GRAFANA_CHECKER)/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info $(GRAFANA_CHECKER)/node_modules $(GRAFANA_CHECKER)/data-11.6/node_modules
