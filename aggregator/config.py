@@ -114,6 +114,11 @@ class ApiSettings(Section):
     mqtt: MqttSettings | None = None
     """The API's own broker login (it reads occupancy, health and status); None: the
     aggregator's ``mqtt`` section with client id ``footfall-api``."""
+    camera_silence_seconds: Annotated[float, Field(ge=1, le=86_400)] = 90.0
+    """An entrance camera that has sent neither health nor status for this long is
+    *silent*: its store's occupancy says "counting paused" (the edge reports health every
+    ``health.interval_seconds``, 30 s by default; a dead device's Last Will says offline at
+    once)."""
 
 
 class AggregatorConfig(Section):

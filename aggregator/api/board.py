@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from protocol.aggregator_status import AggregatorStatus
 from protocol.messages import CameraHealth, CameraStatus, StoreOccupancy
@@ -25,6 +26,8 @@ class CameraState:
     camera_id: str
     status: CameraStatus | None = None
     health: CameraHealth | None = None
+    last_report_utc: datetime | None = None
+    """When the API last received its health or status (its own clock)."""
 
 
 @dataclass
@@ -144,10 +147,25 @@ class LiveBoard:
         return self._cameras[key]
 
     def _apply_health(self, health: CameraHealth) -> None:
-        self._camera(health.store_id, health.camera_id).health = health
+        camera = self._camera(health.store_id, health.camera_id)
+        camera.health = health
+        self._reported(camera)
 
     def _apply_status(self, status: CameraStatus) -> None:
-        self._camera(status.store_id, status.camera_id).status = status
+        camera = self._camera(status.store_id, status.camera_id)
+        camera.status = status
+        self._reported(camera)
+
+    def _reported(self, camera: CameraState) -> None:
+        """A camera spoke: stamp it and wake its store's streams (its counting state may have
+        changed; the stream sends an event only when it did)."""
+        camera.last_report_utc = datetime.now(UTC)
+        occupancy = self._occupancy.get(camera.store_id)
+        if occupancy is None:
+            return
+        for listener in self._listeners:
+            if listener.store_id in (None, camera.store_id):
+                _put_latest(listener.queue, occupancy)
 
 
 def _put_latest(queue: asyncio.Queue[StoreOccupancy], occupancy: StoreOccupancy) -> None:

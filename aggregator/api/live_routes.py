@@ -4,6 +4,7 @@ server-sent-events stream of occupancy changes."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -11,12 +12,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from aggregator.api.context import ApiContext
-from aggregator.api.models import CameraSummary, StoreSummary
-from protocol.messages import StoreOccupancy
+from aggregator.api.live_view import live_occupancy, stream_key
+from aggregator.api.models import CameraSummary, LiveOccupancy, StoreSummary
 
 HEARTBEAT_SECONDS = 10.0
 """A ``heartbeat`` event after this long without a change, so a display can tell a quiet
 store from a dead connection."""
+RECHECK_SECONDS = 1.0
+"""How often a stream re-evaluates its stores' counting state (a camera falls silent
+without any message saying so)."""
 RECONNECT_MILLISECONDS = 1000
 """Sent as the stream's ``retry:``: how soon a browser reconnects after losing the stream."""
 
@@ -42,19 +46,24 @@ def live_router(context: ApiContext) -> APIRouter:
         return _summary(context, store)
 
     @router.get("/occupancy")
-    def all_occupancy() -> list[StoreOccupancy]:
-        """The latest occupancy of every store that has one, as the aggregator published it."""
-        return context.live_board().occupancies()
+    def all_occupancy() -> list[LiveOccupancy]:
+        """The latest occupancy of every store that has one, as the aggregator published it,
+        with whether it is being counted right now."""
+        now = datetime.now(UTC)
+        return [live_occupancy(context, one, now) for one in context.live_board().occupancies()]
 
     @router.get("/stores/{store}/occupancy", responses={404: {"description": "none yet"}})
-    def store_occupancy(store: str = Depends(known_store)) -> StoreOccupancy:
+    def store_occupancy(store: str = Depends(known_store)) -> LiveOccupancy:
+        """The store's occupancy, when counts last arrived (``last_update_utc``) and whether
+        it is counted right now: ``counting.state`` is ``paused``, with ``reasons``, while an
+        entrance camera is offline, silent or without video."""
         occupancy = context.live_board().occupancy(store)
         if occupancy is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
                 f"no occupancy has been published for store {store!r} yet",
             )
-        return occupancy
+        return live_occupancy(context, occupancy, datetime.now(UTC))
 
     @router.get("/cameras")
     def cameras(store: str | None = Depends(optional_store)) -> list[CameraSummary]:
@@ -74,31 +83,38 @@ def live_router(context: ApiContext) -> APIRouter:
         store: str | None = Depends(optional_store),
     ) -> AsyncIterator[ServerSentEvent]:
         """Server-sent events: first the current occupancy (``event: occupancy``, one per
-        store), then one event per change, and ``event: heartbeat`` every 10 s when quiet."""
+        store, as ``/stores/{store}/occupancy`` returns it), then one event per change of the
+        count or of the counting state (a camera offline or silent: ``counting.state``
+        ``paused``), and ``event: heartbeat`` every 10 s when quiet."""
         board = context.live_board()
+        sent: dict[str, object] = {}
         with board.listen(store) as queue:
-            current = board.occupancies() if store is None else [board.occupancy(store)]
             yield ServerSentEvent(event="heartbeat", data=_now(), retry=RECONNECT_MILLISECONDS)
-            for occupancy in current:
-                if occupancy is not None:
-                    yield _occupancy_event(occupancy)
+            quiet_since = time.monotonic()
             while True:
-                try:
-                    change = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
-                except TimeoutError:
+                current = board.occupancies() if store is None else [board.occupancy(store)]
+                now = datetime.now(UTC)
+                for occupancy in current:
+                    if occupancy is None:
+                        continue
+                    view = live_occupancy(context, occupancy, now)
+                    if sent.get(view.store_id) != (key := stream_key(view)):
+                        sent[view.store_id] = key
+                        quiet_since = time.monotonic()
+                        yield ServerSentEvent(event="occupancy", data=view)
+                if time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+                    quiet_since = time.monotonic()
                     yield ServerSentEvent(event="heartbeat", data=_now())
+                try:
+                    await asyncio.wait_for(queue.get(), RECHECK_SECONDS)
+                except TimeoutError:
                     continue
-                yield _occupancy_event(change)
 
     return router
 
 
 def _now() -> dict[str, str]:
     return {"time_utc": datetime.now(UTC).isoformat()}
-
-
-def _occupancy_event(occupancy: StoreOccupancy) -> ServerSentEvent:
-    return ServerSentEvent(event="occupancy", data=occupancy)
 
 
 def _summary(context: ApiContext, store_id: str) -> StoreSummary:

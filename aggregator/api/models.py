@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from protocol.aggregator_status import AggregatorStatus
-from protocol.messages import CameraHealth, CameraStatus
+from protocol.messages import CameraHealth, CameraStatus, StoreOccupancy
 
 
 class ResponseModel(BaseModel):
@@ -57,3 +57,31 @@ class ApiHealth(ResponseModel):
     """``store/camera/line`` of registry entrance lines no edge device has reported."""
     aggregators: list[AggregatorStatus]
     """Each replica's retained status (``{root}/aggregator/status/{client id}``)."""
+
+
+class EntranceCamera(ResponseModel):
+    """One entrance camera of a store, as far as counting is concerned."""
+
+    camera_id: str
+    state: Literal["counting", "offline", "silent", "no_video", "unknown"]
+    last_report_utc: AwareDatetime | None
+    """When the API last heard the camera's health or status."""
+    reason: str | None
+    """Why it is not counting; None while it is."""
+
+
+class CountingState(ResponseModel):
+    state: Literal["live", "paused"]
+    """``paused``: at least one entrance camera is not counting (or the API has lost the
+    broker), so the occupancy cannot be vouched for; the display says "Counting paused"."""
+    reasons: list[str]
+    silence_threshold_seconds: float
+    """``api.camera_silence_seconds``: a camera silent for longer is not counting."""
+    cameras: list[EntranceCamera]
+
+
+class LiveOccupancy(StoreOccupancy):
+    """The occupancy the aggregator published, with whether it is being counted right now
+    (``counting``) and when counts last arrived (``last_update_utc``)."""
+
+    counting: CountingState

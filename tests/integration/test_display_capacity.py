@@ -90,6 +90,7 @@ def test_aggregator_decides_over_capacity(
     topic = counts_topic("shop-1", "entrance", config.mqtt.topic_root)
     timings = []
     try:
+        publisher.camera_status("shop-1", "entrance", "online")  # counting, not paused
         publisher.publish(topic, interval(0, entries=CAPACITY, exits=0).model_dump_json())
         page.goto(f"{served.url}/display/shop-1")
         seconds_until(page, "welcome", CAPACITY, time.monotonic())

@@ -104,6 +104,7 @@ def test_display_turns_red_over_capacity_and_green_again(
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     try:
+        publisher.camera_status("shop-1", "entrance", "online")  # counting, not paused
         publisher.occupancy("shop-1", 1, capacity=3)
         page.goto(f"{served.url}/display/shop-1")
         wait_for_state(page, "welcome", 1, 10)
@@ -151,6 +152,7 @@ def test_display_reconnects_after_an_api_restart(
     served.start()
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     try:
+        publisher.camera_status("shop-1", "entrance", "online")
         publisher.occupancy("shop-1", 2, capacity=3)
         page.goto(f"{served.url}/display/shop-1")
         wait_for_state(page, "welcome", 2, 10)
@@ -215,6 +217,7 @@ def test_display_follows_edge_counts_through_the_aggregator(
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     topic = counts_topic("shop-1", "entrance", config.mqtt.topic_root)
     try:
+        publisher.camera_status("shop-1", "entrance", "online")
         publisher.publish(topic, count_interval(0, entries=2, exits=0).model_dump_json())
         page.goto(f"{served.url}/display/shop-1")
         wait_for_state(page, "welcome", 2, 10)

@@ -20,19 +20,44 @@
   let silenceTimer = null;
   let retryTimer = null;
 
+  // "Counting paused" whenever the API cannot vouch for the count: an entrance camera is
+  // offline (its device's Last Will), silent past api.camera_silence_seconds or without
+  // video. The last count stays visible, dimmed, with the time it was last updated.
   function render(occupancy) {
-    const waiting = occupancy.over_capacity === true;
+    const counting = occupancy.counting || { state: "live", reasons: [] };
+    const paused = counting.state === "paused";
+    const waiting = !paused && occupancy.over_capacity === true;
     const hasCapacity = occupancy.capacity !== null && occupancy.capacity !== undefined;
     element("occupancy").textContent = String(occupancy.occupancy);
     element("capacity").textContent = hasCapacity ? String(occupancy.capacity) : "";
     element("capacity-block").hidden = !hasCapacity;
-    element("message").textContent = waiting ? "Please wait" : "Welcome";
-    element("detail").textContent = waiting
-      ? "We are full right now. Thank you for waiting."
-      : "Please come in";
-    body.dataset.state = waiting ? "wait" : "welcome";
+    if (paused) {
+      element("message").textContent = "Counting paused";
+      element("detail").textContent = sentence(counting.reasons[0] || "counting is paused");
+    } else {
+      element("message").textContent = waiting ? "Please wait" : "Welcome";
+      element("detail").textContent = waiting
+        ? "We are full right now. Thank you for waiting."
+        : "Please come in";
+    }
+    element("updated").textContent = updatedText(occupancy.last_update_utc || occupancy.time_utc);
+    body.dataset.state = paused ? "paused" : waiting ? "wait" : "welcome";
     body.dataset.occupancy = String(occupancy.occupancy);
     body.dataset.timeUtc = occupancy.time_utc;
+    body.dataset.lastUpdateUtc = occupancy.last_update_utc || "";
+  }
+
+  function sentence(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1) + ".";
+  }
+
+  function updatedText(isoTime) {
+    const moment = new Date(isoTime);
+    if (Number.isNaN(moment.getTime())) {
+      return "";
+    }
+    const clock = moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    return "Updated " + clock;
   }
 
   function setConnection(state) {

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel
 
-from protocol.messages import StoreOccupancy
+from protocol.messages import CameraStatus, StoreOccupancy
 
 
 class Publisher:
@@ -40,6 +40,13 @@ class Publisher:
         message = occupancy_message(store_id, count, **fields)
         self.publish_model(f"{store_id}/occupancy", message)
         return message
+
+    def camera_status(self, store_id: str, camera_id: str, state: str = "online") -> None:
+        """The retained status an edge device publishes (``offline`` as its Last Will)."""
+        status = CameraStatus.model_validate(
+            {"state": state, "store_id": store_id, "camera_id": camera_id}
+        )
+        self.publish_model(f"{store_id}/{camera_id}/status", status)
 
     def close(self) -> None:
         self.client.disconnect()
