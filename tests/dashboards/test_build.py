@@ -148,6 +148,14 @@ def test_provisioning_files_match_the_dashboards_and_push() -> None:
     assert provider["type"] == "file"
 
 
+def test_dashboards_are_as_editable_as_provisioning_allows(committed: dict[str, Json]) -> None:
+    """Provisioning does not save UI edits, so the dashboards do not offer them."""
+    providers = yaml.safe_load((PROVISIONING / "dashboards" / "footfall.yaml").read_text())
+    (provider,) = providers["providers"]
+    for dashboard in committed.values():
+        assert dashboard["editable"] is provider["allowUiUpdates"] is False
+
+
 @pytest.mark.parametrize(
     ("settings", "error"),
     [
