@@ -21,6 +21,8 @@ becomes exactly-once totals without a deduplication database.
   timezone s, removed b
 - ``policy_effects`` — tags policy, store ("pooled" for the estimate over all treated
   stores), method; fields effect_pct f, ci_low_pct f, ci_high_pct f
+- ``store_transactions`` — tag store; field transactions i (till transactions in the hour
+  that starts at the point's time)
 
 Times are the interval start (counts), the change time (occupancy, status, health) or the
 store-local midnight of the effective date (policies).
@@ -42,6 +44,7 @@ EDGE_HEALTH: Final = "edge_health"
 EDGE_STATUS: Final = "edge_status"
 POLICY_CHANGES: Final = "policy_changes"
 POLICY_EFFECTS: Final = "policy_effects"
+STORE_TRANSACTIONS: Final = "store_transactions"
 MEASUREMENTS: Final = (
     LINE_COUNTS,
     ZONE_OCCUPANCY,
@@ -51,6 +54,7 @@ MEASUREMENTS: Final = (
     EDGE_STATUS,
     POLICY_CHANGES,
     POLICY_EFFECTS,
+    STORE_TRANSACTIONS,
 )
 
 ENTRANCE_TRUE: Final = "true"
@@ -146,3 +150,9 @@ class PolicyEffectsField:
     EFFECT_PCT: Final = "effect_pct"
     CI_LOW_PCT: Final = "ci_low_pct"
     CI_HIGH_PCT: Final = "ci_high_pct"
+
+
+class StoreTransactionsField:
+    """Fields of ``store_transactions``: the till system's count for one store and hour."""
+
+    TRANSACTIONS: Final = "transactions"

@@ -20,6 +20,7 @@ from aggregator.storage.measurements import (
     POLICY_CHANGES,
     POLICY_EFFECTS,
     STORE_OCCUPANCY,
+    STORE_TRANSACTIONS,
     ZONE_OCCUPANCY,
     CameraIntervalsField,
     EdgeHealthField,
@@ -28,6 +29,7 @@ from aggregator.storage.measurements import (
     PolicyChangesField,
     PolicyEffectsField,
     StoreOccupancyField,
+    StoreTransactionsField,
     Tag,
     ZoneOccupancyField,
 )
@@ -236,4 +238,15 @@ def policy_effect_point(
             PolicyEffectsField.CI_HIGH_PCT: ci_high_pct,
         },
         change_utc,
+    )
+
+
+def transaction_point(store: str, hour_start_utc: datetime, transactions: int) -> Point:
+    """Till transactions of one store in the hour starting at ``hour_start_utc``; keyed on
+    store and hour, so importing the same hour again overwrites it."""
+    return Point(
+        STORE_TRANSACTIONS,
+        {Tag.STORE: store},
+        {StoreTransactionsField.TRANSACTIONS: transactions},
+        hour_start_utc,
     )

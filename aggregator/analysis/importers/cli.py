@@ -152,3 +152,33 @@ def import_csv(
         f"imported {summary.rows} store-hours ({summary.visits} visits) for {summary.stores} "
         f"stores from {path} into {config.influx.database!r} at {config.influx.url}"
     )
+
+
+@app.command("transactions")
+def import_transactions(
+    path: Path = typer.Argument(..., help="CSV with columns store,hour,transactions."),
+    *,
+    config_path: Path | None = CONFIG_OPTION,
+    influx_url: str | None = URL_OPTION,
+    database: str | None = DATABASE_OPTION,
+    token: str | None = TOKEN_OPTION,
+) -> None:
+    """Till transactions per store and hour (hour with UTC offset), for conversion."""
+    from aggregator.analysis.importers.transactions import (
+        read_transactions_csv,
+        write_transactions,
+    )
+    from aggregator.analysis.importers.writer import ImportDataError
+
+    config = load_config(ConnectionOptions(config_path, influx_url, database, token))
+    try:
+        frame = read_transactions_csv(path)
+    except ImportDataError as error:
+        raise fail(str(error)) from None
+    with influx_session(config, create_database=True) as client:
+        summary = write_transactions(client, frame)
+    console.print(
+        f"imported {summary.hours} store-hours ({summary.transactions} transactions) for "
+        f"{summary.stores} stores from {path} into {config.influx.database!r} at "
+        f"{config.influx.url}"
+    )
