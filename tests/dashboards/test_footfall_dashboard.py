@@ -7,7 +7,8 @@ day as one bar group labelled by its local date, and the policy changes as annot
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -215,6 +216,30 @@ def test_a_store_local_day_is_one_bar_labelled_by_its_date(
     assert frame.field("Time").texts == [day.isoformat() for day in days]
     for store in ("north", "south"):
         assert frame.field(store).values == [expected_daily(store)[day] for day in days]
+
+
+@pytest.mark.parametrize("grafana", sorted(GRAFANA_DATA))
+def test_days_east_of_utc_are_labelled_by_their_local_date(
+    seeded_influx: InfluxClient, grafana: str
+) -> None:
+    """Built for Auckland, a day starts at 11:00 UTC the day before: the label is the local
+    date (a UTC label would be a day early), the sum that of the Auckland day."""
+    auckland = ZoneInfo("Pacific/Auckland")
+    dashboard = build_dashboards("Pacific/Auckland")["footfall.json"]
+    week = TimeRange(
+        datetime.combine(WEEK_START, time(0), tzinfo=auckland),
+        datetime.combine(WEEK_END, time(23, 59, 59, 999000), tzinfo=auckland),
+    )
+    results = run_dashboard(seeded_influx, dashboard, week)
+    panel = panel_named(dashboard, "Entries per day")
+    (frame,) = shown_panels(dashboard, results, [panel], grafana=grafana)["Entries per day"]
+    days = [WEEK_START + timedelta(days=offset) for offset in range(7)]
+    assert frame.field("Time").texts == [day.isoformat() for day in days]
+    assert frame.field("Time").values[0] == "2024-01-29"
+    expected: dict[date, int] = defaultdict(int)
+    for hour, count in expected_hourly("north").items():
+        expected[hour.astimezone(auckland).date()] += count
+    assert frame.field("north").values == [expected[day] for day in days]
 
 
 def test_weeks_are_labelled_by_their_monday(seeded_influx: InfluxClient, footfall: Json) -> None:
