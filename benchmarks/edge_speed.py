@@ -4,6 +4,8 @@ worker with each backend and input size, on the same clip and the same model.
     python benchmarks/edge_speed.py                 # PETS09-S2L1 from ../shared, every frame
     python benchmarks/edge_speed.py --frames 200    # quicker
     python benchmarks/edge_speed.py --video clip.avi --truth gt.txt --line 384,150,384,576@100,363
+    python benchmarks/edge_speed.py --bar 3         # whole commands: footfall edge replay vs
+                                                    # ObjectCounter, model load included
 
 Every run is a separate process (so peak RSS is its own) and prints: frames per second end to
 end, milliseconds per stage (decode — in its own thread, overlapping —, detect, track, count,
@@ -29,9 +31,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FOOTAGE = Path(__file__).resolve().parents[2] / "shared" / "footage" / "PETS09-S2L1"
 DEFAULT_LINE = "384,150,384,576@100,363"
+FULL_FRAME: dict[str, Any] = {"regions": {"enabled": False}, "motion": {"enabled": False}}
+"""The detector's settings before regions of interest and motion gating."""
 RUNS: dict[str, dict[str, Any]] = {
     "objectcounter-1280": {"anchor": True, "imgsz": 1280},
     "footfall-default": {"detector": {}, "publish": True},
+    "footfall-default-1-thread": {"detector": {"threads": 1}},
+    "footfall-full-frame": {"detector": FULL_FRAME},
+    "footfall-full-frame-1-thread": {"detector": {**FULL_FRAME, "threads": 1}},
+    "footfall-regions-no-motion": {"detector": {"regions": {"enabled": True}}},
+    "footfall-regions-motion": {
+        "detector": {"regions": {"enabled": True}, "motion": {"enabled": True}}
+    },
     "footfall-openvino-960": {"detector": {"backend": "openvino", "imgsz": 960}},
     "footfall-onnxruntime-1280": {"detector": {"backend": "onnxruntime"}},
     "footfall-ultralytics-1280": {"detector": {"backend": "ultralytics"}},
@@ -62,6 +73,22 @@ def truth_counts(truth: Path, frames: int, line: str) -> tuple[dict[str, int], l
     for box in boxes:
         people[box.frame - 1] += 1
     return {"in": crossing[Direction.ENTRY], "out": crossing[Direction.EXIT]}, people
+
+
+def people_in_regions(truth: Path, frames: int, regions: list[list[int]]) -> list[int]:
+    """True people per frame who stand (box bottom-centre) inside the regions (all: none)."""
+    from edge.audit import load_mot
+
+    people = [0] * frames
+    for box in load_mot(truth):
+        x1, _, x2, y2 = box.box
+        x, y = (x1 + x2) / 2, y2
+        inside = not regions or any(
+            left <= x < right and top <= y <= bottom for left, top, right, bottom in regions
+        )
+        if box.frame <= frames and inside:
+            people[box.frame - 1] += 1
+    return people
 
 
 def limited_clip(video: Path, frames: int, directory: Path) -> Path:
@@ -198,6 +225,11 @@ def run_footfall(video: Path, line: str, fps: float, spec: dict[str, Any]) -> di
         "per_camera_fps": [
             round(camera.frames_processed / seconds, 2) for camera in worker.cameras
         ],
+        "regions": [
+            [region.left, region.top, region.right, region.bottom]
+            for region in worker.regions.plans()["camera-0"].regions
+        ],
+        "duty_cycle": round(worker.motion.duty["camera-0"].fraction, 4),
     }
 
 
@@ -211,6 +243,83 @@ def single(name: str, video: Path, line: str, fps: float) -> None:
     print("RESULT " + json.dumps(result))
 
 
+BAR_PROFILES: dict[str, dict[str, Any]] = {
+    "footfall-default": {},
+    "footfall-default-1-thread": {"threads": 1},
+    "footfall-full-frame": FULL_FRAME,
+}
+"""Detector settings of the whole-command runs; everything else is the shipped default."""
+
+
+def whole_command(command: list[str]) -> float:
+    """Wall-clock seconds of one command in a new process (start-up and model load included)."""
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-2000:]}")
+    return seconds
+
+
+def bar(video: Path, line: str, fps: float, frames: int, rounds: int) -> None:
+    """The issue's bar: ``footfall edge replay`` as a whole command against ObjectCounter at
+    imgsz 1280 as a whole process, same clip, same run; footfall runs interleaved, medians."""
+    import statistics
+
+    import yaml
+
+    points, inside = line.split("@")
+    x1, y1, x2, y2 = (float(value) for value in points.split(","))
+    footfall = str(Path(sys.executable).with_name("footfall"))
+    seconds: dict[str, list[float]] = {name: [] for name in BAR_PROFILES}
+    counts: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for name, detector in BAR_PROFILES.items():
+            camera = {
+                "id": "camera",
+                "source": {"uri": str(video), "fps": fps},
+                "lines": [
+                    {
+                        "id": "door",
+                        "points": [[x1, y1], [x2, y2]],
+                        "inside": [float(value) for value in inside.split(",")],
+                    }
+                ],
+            }
+            config = {"store_id": "bench", "cameras": [camera], "detector": detector}
+            (Path(directory) / f"{name}.yaml").write_text(yaml.safe_dump(config))
+        anchor_command = [
+            sys.executable, __file__, "--single", "objectcounter-1280",
+            "--video", str(video), "--line", line, "--fps", str(fps),
+        ]  # fmt: skip
+        anchor_seconds = 0.0
+        for round_index in range(rounds):
+            for name in BAR_PROFILES:
+                report = Path(directory) / f"{name}.json"
+                seconds[name].append(
+                    whole_command(
+                        [footfall, "edge", "replay", str(video), "--config",
+                         str(Path(directory) / f"{name}.yaml"), "--report", str(report)]
+                    )
+                )  # fmt: skip
+                counts[name] = json.loads(report.read_text())["lines"]["door"]
+                print(f"{name}: {seconds[name][-1]:.1f} s", file=sys.stderr, flush=True)
+            if round_index == 0:
+                anchor_seconds = whole_command(anchor_command)
+                print(f"objectcounter-1280: {anchor_seconds:.1f} s", file=sys.stderr, flush=True)
+    anchor_fps = frames / anchor_seconds
+    print(f"\nwhole commands, {frames} frames, median of {rounds} (anchor: one run)")
+    print("| command | seconds | fps | × ObjectCounter | door in | door out |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| ObjectCounter imgsz 1280 | {anchor_seconds:.1f} | {anchor_fps:.2f} | 1.0 | | |")
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        print(
+            f"| {name} | {median:.1f} | {frames / median:.2f} | "
+            f"{anchor_seconds / median:.1f} | {counts[name]['in']} | {counts[name]['out']} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -222,6 +331,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=0, help="first N frames only (0: all)")
     parser.add_argument("--only", default="", help="comma-separated run names")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--bar", type=int, metavar="ROUNDS", help="time whole commands instead (ROUNDS each)"
+    )
     parser.add_argument("--single", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.single:
@@ -231,6 +343,9 @@ def main() -> None:
 
     total = int(cv2.VideoCapture(str(arguments.video)).get(cv2.CAP_PROP_FRAME_COUNT))
     frames = min(arguments.frames or total, total)
+    if arguments.bar:
+        bar(arguments.video, arguments.line, arguments.fps, total, arguments.bar)
+        return
     names = [name for name in RUNS if not arguments.only or name in arguments.only.split(",")]
     truth, true_people = truth_counts(arguments.truth, frames, arguments.line)
     results: dict[str, dict[str, Any]] = {}
@@ -258,8 +373,12 @@ def main() -> None:
                 continue
             result = json.loads(line.removeprefix("RESULT "))
             people = result.pop("people")
+            truth_people = true_people
+            if result.get("regions"):
+                # the detector only looks at the regions: compare with the people in them
+                truth_people = people_in_regions(arguments.truth, frames, result["regions"])
             result["people_mae"] = round(
-                sum(abs(a - b) for a, b in zip(people, true_people, strict=False))
+                sum(abs(a - b) for a, b in zip(people, truth_people, strict=False))
                 / max(len(people), 1),
                 3,
             )

@@ -82,7 +82,7 @@ def replay(
     runtime = worker.cameras[0]
     if runtime.source.live:
         raise ValueError(f"replay needs a recording, not the live source {camera.source.uri}")
-    report = ReplayReport(detector=worker.regions.name, tracker=runtime.tracker.name)
+    report = ReplayReport(detector=worker.motion.name, tracker=runtime.tracker.name)
     total = runtime.source.frame_count // camera.source.stride if runtime.source.frame_count else 0
 
     def record(processed: ProcessedFrame) -> None:

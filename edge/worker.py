@@ -27,6 +27,7 @@ from edge.frame_clock import FrameClockGuard
 from edge.live_crossings import LiveCrossings
 from edge.vision.detections import People
 from edge.vision.detector import Detector, create_detector
+from edge.vision.motion import MotionGatedDetector
 from edge.vision.regions import RegionDetector
 from edge.vision.sources import FrameSource, LiveSource, SourceFrame, open_source
 from protocol.messages import CameraHealth, CountInterval
@@ -115,6 +116,7 @@ class EdgeWorker:
         self.on_frame = on_frame
         self.detector = detector or create_detector(config.detector)
         self.regions = RegionDetector(self.detector, config.detector.regions)
+        self.motion = MotionGatedDetector(self.regions, config.detector.motion)
         self.fingerprint = config.fingerprint()
         self.live = LiveCrossings(config.store_id, sink)
         """Each crossing out at once, best effort (sinks that can: MQTT)."""
@@ -179,8 +181,10 @@ class EdgeWorker:
         if not ready:
             return
         started = time.perf_counter()
-        people_per_frame = self.regions.detect(
-            [frame.image for _, frame in ready], [runtime.config for runtime, _ in ready]
+        people_per_frame = self.motion.detect(
+            [frame.image for _, frame in ready],
+            [runtime.config for runtime, _ in ready],
+            [frame.timestamp_seconds for _, frame in ready],
         )
         detector_seconds = (time.perf_counter() - started) / len(ready)
         for (runtime, frame), people in zip(ready, people_per_frame, strict=True):
@@ -234,6 +238,7 @@ class EdgeWorker:
             detector_milliseconds=round(
                 1000 * runtime.stages.detect / max(runtime.frames_processed, 1), 2
             ),
+            detector_duty_cycle=round(self.motion.take_duty_cycle(runtime.config.id), 4),
             outbox_depth=self.sink.outbox_depth,
             outbox_bytes=self.sink.outbox_bytes,
             last_publish_utc=self.sink.last_publish_utc,

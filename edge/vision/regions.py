@@ -260,6 +260,10 @@ class RegionDetector:
             self._plans[key] = plan
         return plan
 
+    def plans(self) -> dict[str, RegionPlan]:
+        """The plan of each camera seen so far, for the last frame size planned."""
+        return {camera_id: plan for (camera_id, _, _), plan in self._plans.items()}
+
     def detect(self, frames: Sequence[Frame], cameras: Sequence[CameraConfig]) -> list[People]:
         """People per frame in source pixels; ``cameras[i]`` is the camera of ``frames[i]``."""
         plans = [self.plan(camera, frame) for frame, camera in zip(frames, cameras, strict=True)]
