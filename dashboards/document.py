@@ -105,10 +105,6 @@ def influxql_annotation(
             "titleColumn": "",
             "timeEndColumn": "",
             "name": name,
-            "limit": 100,
-            "matchAny": False,
-            "tags": [],
-            "type": "tags",
         },
     }
 
