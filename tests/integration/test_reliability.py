@@ -254,6 +254,7 @@ def test_one_of_two_replicas_killed(
     assert len(device.stored) < device.total, "the replica died mid-stream"
     time.sleep(1.0)
     first.start_and_wait()  # its share of the stream waited in its persistent session
+    assert first.sessions() == ["new", "resumed"], "the killed replica resumed its session"
     report = device.wait_done(timeout_seconds=90)
     assert (report.flushed, report.outbox_depth) == (True, 0)
     assert len(device.stored) == device.total
