@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 GRAFANA_CHECKER := tests/dashboards/grafana
 
-.PHONY: setup system-packages python-packages models grafana-checker demo test lint typecheck pytest benchmarks clean
+.PHONY: setup system-packages python-packages models grafana-checker demo test lint typecheck pytest benchmarks mutation clean
 
 setup: system-packages python-packages models
 
@@ -29,7 +29,7 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@# Debian's packaging starts the services system-wide where systemd runs; footfall starts its own.
-	@# python3-gi and gst-rtsp-server: tests/support/rtsp_camera.py (Debian's /usr/bin/python3) serves the test stream.
+	@# python3-gi and gst-rtsp-server: tests/integration/rtsp_camera.py (Debian's /usr/bin/python3) serves the test stream.
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,15 @@ benchmarks: setup
 	$(BIN)/python benchmarks/edge_speed.py
 	$(BIN)/python benchmarks/aggregator_throughput.py
 	$(BIN)/python benchmarks/impact_speed.py
+
+# Mutation score of the modules that decide counts and delivery (tests/mutation_score.py), on a
+# copy of the committed tree in build/mutation. Not part of `make test`: it reruns the covering
+# tests for every mutant (README, "Mutation testing"). One module: make mutation
+# MODULES=edge/counting/counters.py
+MUTMUT_VERSION := 3.8.1
+mutation: setup
+	$(BIN)/pip install -q mutmut==$(MUTMUT_VERSION)
+	$(BIN)/python -m tests.mutation_score $(foreach module,$(MODULES),--module $(module))
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info $(GRAFANA_CHECKER)/node_modules $(GRAFANA_CHECKER)/data-11.6/node_modules

@@ -1,0 +1,156 @@
+"""Mutation score of the modules that decide counts and delivery (``make mutation``).
+
+Runs mutmut (3.x, from PyPI) on a clean copy of the committed tree (``git archive HEAD`` into
+``build/mutation``, so a checkout others are editing is never touched), mutating only the
+modules below and running only the fast tests that cover each of them; mutmut runs, for every
+mutant, just the tests that executed the mutated function. Prints, per module, the mutants
+killed, survived (a test suite that stays green on a changed program), timed out, and the
+score; then the surviving mutants, which ``mutmut show NAME`` (in ``build/mutation``) prints
+as a diff. Not part of ``make test``: it runs the covering tests once per mutant (README,
+"Mutation testing", has the time).
+
+    python -m tests.mutation_score [--module edge/counting/counters.py ...] [--children 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "build" / "mutation"
+
+MODULES: dict[str, list[str]] = {
+    "edge/counting/counters.py": ["tests/edge/test_counting.py"],
+    "edge/counting/intervals.py": ["tests/edge/test_intervals.py", "tests/edge/test_counting.py"],
+    "edge/transport/outbox.py": ["tests/edge/test_outbox.py"],
+    "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
+    "aggregator/ingest/validation.py": ["tests/aggregator/test_validation.py"],
+    "aggregator/storage/encoding.py": [
+        "tests/aggregator/test_encoding.py",
+        "tests/aggregator/test_merged_intervals.py",
+    ],
+    "aggregator/storage/points.py": [
+        "tests/aggregator/test_encoding.py",
+        "tests/aggregator/test_merged_intervals.py",
+    ],
+    "aggregator/ingest/writer.py": [
+        "tests/aggregator/test_writer.py",
+        "tests/aggregator/test_acknowledgement_order.py",
+    ],
+    "aggregator/ingest/occupancy.py": ["tests/aggregator/test_occupancy.py"],
+    "aggregator/ingest/service.py": ["tests/aggregator/test_service_occupancy.py"],
+    "aggregator/analysis/impact/regression.py": [
+        "tests/aggregator/impact/test_estimators.py",
+        "tests/aggregator/impact/test_interval_calibration.py",
+    ],
+    "aggregator/analysis/impact/estimators.py": [
+        "tests/aggregator/impact/test_estimators.py",
+        "tests/aggregator/impact/test_baseline_comparison.py",
+    ],
+}
+PACKAGES = ["protocol", "command_line", "edge", "aggregator", "footfall", "dashboards"]
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+)$")
+
+
+def copy_committed_tree() -> None:
+    """``build/mutation``: the files of HEAD and a mutmut section in its setup.cfg."""
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "HEAD"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(WORK)], input=archive, check=True)
+
+
+def write_settings(modules: list[str]) -> None:
+    tests = sorted({test for module in modules for test in MODULES[module]})
+    packages = [package for package in PACKAGES if (WORK / package).is_dir()]
+    lines = [
+        "[mutmut]",
+        "source_paths=",
+        *(f"    {package}" for package in packages),
+        "also_copy=",
+        "    examples",
+        "only_mutate=",
+        *(f"    {module}" for module in modules),
+        "pytest_add_cli_args_test_selection=",
+        *(f"    {test}" for test in tests),
+        "pytest_add_cli_args=",
+        "    -p",
+        "    no:cacheprovider",
+        "    -q",
+        "",
+    ]
+    (WORK / "setup.cfg").write_text("\n".join(lines))
+
+
+def mutmut(*arguments: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).with_name("mutmut")), *arguments]
+    return subprocess.run(command, cwd=WORK, text=True, capture_output=True, check=False)
+
+
+def module_of(mutant: str) -> str:
+    """``aggregator.ingest.writer.xǁBatchWriterǁ_run__mutmut_3`` -> its file path."""
+    parts = mutant.split(".")
+    for length in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:length]) + ".py"
+        if (WORK / candidate).is_file():
+            return candidate
+    return mutant
+
+
+def report(output: str, modules: list[str], seconds: float) -> int:
+    statuses: dict[str, Counter[str]] = {module: Counter() for module in modules}
+    survivors: list[str] = []
+    for line in output.splitlines():
+        match = RESULT_LINE.match(line)
+        if match is None:
+            continue
+        module = module_of(match["name"])
+        status = match["status"].strip()
+        statuses.setdefault(module, Counter())[status] += 1
+        if status not in KILLED:
+            survivors.append(f"{match['name']}: {status}")
+    print(
+        f"\n{'module':<44} {'mutants':>7} {'killed':>6} {'survived':>8} {'other':>5} {'score':>6}"
+    )
+    for module, counts in statuses.items():
+        total = sum(counts.values())
+        killed = sum(counts[status] for status in KILLED)
+        survived = counts["survived"] + counts["no tests"]
+        other = total - killed - survived
+        score = f"{100 * killed / total:.1f}%" if total else "-"
+        print(f"{module:<44} {total:>7} {killed:>6} {survived:>8} {other:>5} {score:>6}")
+    print(f"\n{seconds / 60:.1f} minutes; surviving mutants (mutmut show NAME in {WORK}):")
+    for line in survivors:
+        print(f"  {line}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", action="append", choices=sorted(MODULES), dest="modules")
+    parser.add_argument("--children", type=int, default=2, help="mutants run in parallel")
+    arguments = parser.parse_args()
+    modules = arguments.modules or list(MODULES)
+    started = time.monotonic()
+    copy_committed_tree()
+    write_settings(modules)
+    run = mutmut("run", "--max-children", str(arguments.children))
+    if run.returncode != 0:
+        print(run.stdout[-5000:], run.stderr[-5000:], sep="\n", file=sys.stderr)
+        return run.returncode
+    results = mutmut("results", "--all", "true")
+    return report(results.stdout, modules, time.monotonic() - started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
