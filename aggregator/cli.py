@@ -86,7 +86,14 @@ def run(
     configure_logging(LogLevel.WARNING if quiet else log_level, log_format)
     from aggregator.ingest.service import AggregatorService
     from aggregator.ingest.spool import SpoolError
+    from protocol.preflight import permanent_mqtt_problem
 
+    # Messages wait in the broker while the aggregator is stopped, so a login that can never
+    # work (unknown host, TLS mismatch, refused password) stops it with one line; a broker
+    # that is down is retried.
+    mqtt_problem = permanent_mqtt_problem(loaded.mqtt)
+    if mqtt_problem is not None:
+        raise fail(mqtt_problem)
     try:
         service = AggregatorService(loaded, client_id=client_id)
     except (SpoolError, ConfigError) as error:

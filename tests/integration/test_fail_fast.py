@@ -164,6 +164,37 @@ def test_aggregator_run_stops_with_one_line_on_what_retrying_cannot_fix(
     assert "retrying in" not in finished.stderr
 
 
+def test_aggregator_run_stops_on_a_broker_login_that_can_never_work(
+    tmp_path: Path, mosquitto_server: LocalService, influx_server: LocalService
+) -> None:
+    """An unknown broker host, or TLS against a plain listener: one line, exit 2. A broker
+    that is merely down is waited for (the messages wait in it)."""
+    influx = {"url": f"http://127.0.0.1:{influx_server.port}"}
+    for mqtt_settings, expected in (
+        ({"host": "no-such-broker.invalid"}, "mqtt -> host: unknown host 'no-such-broker.invalid'"),
+        (
+            {"port": mosquitto_server.port, "tls": {"insecure_skip_verify": True}},
+            "mqtt -> tls: the TLS handshake with 127.0.0.1:",
+        ),
+    ):
+        config = aggregator_yaml(
+            tmp_path / "aggregator.yaml",
+            mqtt=mqtt_settings,
+            influx=influx,
+            spool_path=str(tmp_path / "spool"),
+        )
+        finished = subprocess.run(
+            [str(FOOTFALL), "aggregator", "run", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert finished.returncode == 2, finished.stderr[-2000:]
+        (error,) = [line for line in finished.stderr.splitlines() if line.startswith("error:")]
+        assert expected in error
+
+
 def edge_yaml(path: Path, **overrides: object) -> Path:
     document: dict[str, object] = {
         "store_id": "shop-1",
