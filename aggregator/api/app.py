@@ -20,6 +20,7 @@ from aggregator.api.live_routes import live_router
 from aggregator.api.metrics import never_seen_lines, rejections_by_reason, render_metrics
 from aggregator.api.models import ApiHealth
 from aggregator.api.policy_routes import policy_router
+from aggregator.api.store_metrics_routes import store_metrics_router
 from aggregator.api.subscriber import LiveSubscriber
 from aggregator.config import AggregatorConfig
 from aggregator.storage.influx import InfluxClient
@@ -55,6 +56,7 @@ def create_app(config: AggregatorConfig) -> FastAPI:
     app.include_router(live_router(context))
     app.include_router(policy_router(context))
     app.include_router(display_router(context))
+    app.include_router(store_metrics_router(context))
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
