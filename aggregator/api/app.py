@@ -81,6 +81,7 @@ def create_app(config: AggregatorConfig) -> FastAPI:
             render_metrics(context.live_board()), media_type="text/plain; version=0.0.4"
         )
 
+    app.state.context = context
     return app
 
 

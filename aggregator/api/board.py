@@ -61,7 +61,14 @@ class LiveBoard:
     _cameras: dict[CameraKey, CameraState] = field(init=False, default_factory=dict)
     _listeners: list[_Listener] = field(init=False, default_factory=list)
     _aggregators: dict[str, AggregatorStatus] = field(init=False, default_factory=dict)
+    streams_closing: bool = field(init=False, default=False)
+    """Set when the server stops: event streams end on their next wake-up (within a second)
+    instead of being cancelled by the server's graceful-shutdown timeout."""
     """The retained status of each aggregator replica, by its status topic."""
+
+    def close_streams(self) -> None:
+        """Ask every event stream to end (safe from any thread: one flag, read by the loop)."""
+        self.streams_closing = True
 
     def __post_init__(self) -> None:
         if self.listener_queue_size < 1:

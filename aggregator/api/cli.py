@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
+from aggregator.api.context import ApiContext
 from command_line.logs import LogFormat, LogLevel, configure_logging, uvicorn_log_config
 from command_line.options import LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, QUIET_OPTION
 from protocol.settings import ConfigError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 console = Console(stderr=True)
 
@@ -28,7 +34,6 @@ def api(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Serve the HTTP API (docs at /docs) and the entrance display at /display/{store}."""
-    import uvicorn
 
     from aggregator.api.app import create_app
     from aggregator.config import load_aggregator_config
@@ -41,11 +46,41 @@ def api(
     except ConfigError as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(code=2) from None
-    uvicorn.run(
+    _serve(
         application,
+        application.state.context,
         host=host or loaded.api.host,
         port=port or loaded.api.port,
+        level=level,
+        log_format=log_format,
+    )
+
+
+def _serve(
+    application: FastAPI,
+    context: ApiContext,
+    *,
+    host: str,
+    port: int,
+    level: LogLevel,
+    log_format: LogFormat,
+) -> None:
+    """uvicorn, with open event streams (entrance displays) ended when asked to stop, so a
+    normal stop does not end in uvicorn's "Cancel N running task(s)" error."""
+    import uvicorn
+
+    class ClosingStreamsServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if context.board is not None:
+                context.board.close_streams()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
         log_level=level.value,
         log_config=uvicorn_log_config(level, log_format),
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
+    ClosingStreamsServer(config).run()

@@ -91,7 +91,7 @@ def live_router(context: ApiContext) -> APIRouter:
         with board.listen(store) as queue:
             yield ServerSentEvent(event="heartbeat", data=_now(), retry=RECONNECT_MILLISECONDS)
             quiet_since = time.monotonic()
-            while True:
+            while not board.streams_closing:
                 current = board.occupancies() if store is None else [board.occupancy(store)]
                 now = datetime.now(UTC)
                 for occupancy in current:

@@ -59,3 +59,57 @@ def test_bad_config_is_one_error_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["api", "--config", str(short)])
     assert result.exit_code == 2
     assert "the token has 5 characters" in result.output
+
+
+def test_stop_with_a_display_open_ends_the_stream_cleanly(
+    mosquitto_server: LocalService, tmp_path: Path
+) -> None:
+    """A normal stop while an entrance display streams: the stream ends by itself (no
+    uvicorn "Cancel N running task(s)" error) and the server exits within the grace time."""
+    import threading
+    import time
+
+    config = tmp_path / "aggregator.yaml"
+    config.write_text(f"mqtt: {{port: {mosquitto_server.port}, topic_root: quiet/v1}}\n")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, "api", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    events: list[str] = []
+
+    def stream() -> None:
+        try:
+            with httpx.stream(
+                "GET", f"http://127.0.0.1:{port}/events/occupancy", timeout=30
+            ) as response:
+                for line in response.iter_lines():
+                    events.append(line)
+        except httpx.HTTPError:
+            events.append("broken")
+
+    try:
+        wait_until(lambda: _answers(port), 20)
+        reader = threading.Thread(target=stream, daemon=True)
+        reader.start()
+        wait_until(lambda: any(line.startswith("event: heartbeat") for line in events), 10)
+    finally:
+        stopped_at = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=15)
+    text = output.decode()
+    assert time.monotonic() - stopped_at < 3.0, text
+    assert server.returncode in (0, -signal.SIGTERM), text
+    assert "Cancel" not in text, text
+    assert "ERROR" not in text, text
+    reader.join(5)
+    assert not reader.is_alive()
+    assert "broken" not in events
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
