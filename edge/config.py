@@ -94,8 +94,9 @@ class TilingConfig(Section):
 class RegionsConfig(Section):
     """Where the detector looks: bands around lines and zones' boxes (edge/vision/regions.py)."""
 
-    enabled: bool = False
-    """False: the detector sees full frames. Cameras without lines or zones always do."""
+    enabled: bool = True
+    """False: the detector sees full frames. Cameras without lines or zones always do.
+    On by default: door counts on PETS09 and CAVIAR are as accurate as with full frames."""
     margin_px: Annotated[float, Field(gt=0, le=8192)] | None = None
     """How far beyond each line and zone the detector looks, in source pixels: at least the
     height of a person standing at the line. None: a fifth of the frame height."""
