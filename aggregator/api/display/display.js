@@ -43,6 +43,7 @@
     element("updated").textContent = updatedText(occupancy.last_update_utc || occupancy.time_utc);
     body.dataset.state = paused ? "paused" : waiting ? "wait" : "welcome";
     body.dataset.occupancy = String(occupancy.occupancy);
+    body.dataset.crossings = String(occupancy.entries_today + occupancy.exits_today);
     body.dataset.timeUtc = occupancy.time_utc;
     body.dataset.lastUpdateUtc = occupancy.last_update_utc || "";
   }
