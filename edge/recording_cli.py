@@ -27,10 +27,31 @@ if TYPE_CHECKING:
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+PROGRESS_LINE_SECONDS = 10.0
+"""Without a terminal (a pipe, a log file), a progress line this often instead of a bar."""
 
+
+def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
+    """The replay with a progress bar on a terminal, or a plain progress line every
+    :data:`PROGRESS_LINE_SECONDS` on standard error when piped, so it is never silent."""
     from edge.replay import replay
+
+    started = time.perf_counter()
+    if not console.is_terminal:
+        next_line = started + PROGRESS_LINE_SECONDS
+
+        def report_line(done: int, total: int) -> None:
+            nonlocal next_line
+            now = time.perf_counter()
+            if now >= next_line:
+                next_line = now + PROGRESS_LINE_SECONDS
+                rate = done / max(now - started, 1e-9)
+                of_total = f"/{total}" if total else ""
+                console.print(f"counting: {done}{of_total} frames, {rate:.1f} fps", highlight=False)
+
+        return replay(config, camera_id, on_frame=report_line)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     with Progress(
         "[progress.description]{task.description}",
@@ -42,7 +63,6 @@ def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
         transient=True,
     ) as progress:
         task = progress.add_task("counting", total=None, fps="-")
-        started = time.perf_counter()
 
         def on_frame(done: int, total: int) -> None:
             rate = done / max(time.perf_counter() - started, 1e-9)
@@ -155,11 +175,52 @@ def _audit_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
     ]
 
 
+CROSSING_COLUMNS = [
+    Column("time s", numeric=True),
+    Column("line"),
+    Column("direction"),
+    Column("outcome"),
+    Column("true frame", numeric=True),
+    Column("counted frame", numeric=True),
+]
+
+
+def _crossing_rows(outcome: AuditResult, result: ReplayReport) -> list[dict[str, Any]]:
+    """Every true and every counted crossing, with its time from the clip's start."""
+    fps = result.source_frames_per_second or 10.0
+    return [
+        {
+            "seconds": round((match.frame - 1) / fps, 2),
+            "line": match.line_id,
+            "direction": "in" if match.direction.value == "entry" else "out",
+            "outcome": match.outcome,
+            "true_frame": match.true_frame,
+            "counted_frame": match.counted_frame,
+        }
+        for match in outcome.crossings
+    ]
+
+
+def _crossing_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
+    return [
+        [
+            f"{row['seconds']:.2f}",
+            row["line"],
+            row["direction"],
+            row["outcome"],
+            "" if row["true_frame"] is None else str(row["true_frame"]),
+            "" if row["counted_frame"] is None else str(row["counted_frame"]),
+        ]
+        for row in rows
+    ]
+
+
 def _audit_report(
     outcome: AuditResult, result: ReplayReport, rows: list[dict[str, Any]]
 ) -> dict[str, Any]:
     return {
         "lines": rows,
+        "crossings": _crossing_rows(outcome, result),
         "frames": outcome.frames,
         "people_mae": round(outcome.people_mae, 4),
         "tracked_people_mae": round(outcome.tracked_people_mae, 4),
@@ -180,8 +241,9 @@ def audit_command(
     report: Path | None = typer.Option(None, "--report", help="Write the audit as JSON here"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Count a recording and compare with ground truth: crossings per line and direction,
-    accuracy %, per-frame people-count error."""
+    """Count a recording and compare with ground truth: every true and counted crossing with
+    its time (matched, missed or extra), totals per line and direction, accuracy %, per-frame
+    people-count error."""
     from edge.adhoc import build_config
     from edge.audit import TruthError, audit, load_mot
 
@@ -202,7 +264,14 @@ def audit_command(
         return
     title = f"Audit of {video} against {truth.name} ({outcome.frames} frames)"
     output = Console()
+    crossings = document["crossings"]
+    print_table(output, CROSSING_COLUMNS, _crossing_cells(crossings), title="Crossings")
     print_table(output, AUDIT_COLUMNS, _audit_cells(rows), title=title)
+    outcomes = [row["outcome"] for row in crossings]
+    output.print(
+        f"crossings: {outcomes.count('matched')} matched, {outcomes.count('missed')} missed, "
+        f"{outcomes.count('extra')} extra (within 2 s of a true one, same line and direction)"
+    )
     output.print(
         f"people per frame: true mean {outcome.true_people_mean:.2f}, "
         f"MAE detected {outcome.people_mae:.3f}, MAE tracked {outcome.tracked_people_mae:.3f}; "
