@@ -15,12 +15,12 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 
 from aggregator.config import AggregatorConfig
 from aggregator.ingest.service import AggregatorService
 from aggregator.storage.influx import InfluxClient, InfluxSettings, quote_identifier, quote_string
 from aggregator.storage.measurements import ENTRANCE_TRUE, LINE_COUNTS, LineCountsField, Tag
+from command_line.tables import Column, print_table
 from edge.config import EdgeConfig, load_config
 from edge.transport.sinks import open_sink
 from edge.worker import EdgeWorker, ProcessedFrame
@@ -185,14 +185,24 @@ def run_demo(video: Path, config_path: Path, console: Console) -> DemoResult:
             )
 
 
+COUNT_COLUMNS = ("edge in", "edge out", "stored in", "stored out")
+
+
 def print_result(result: DemoResult, console: Console) -> None:
-    table = Table(title="Per line: edge worker vs InfluxDB")
-    for column in ("store", "camera", "line", "edge in", "edge out", "stored in", "stored out"):
-        table.add_column(column, justify="right" if "in" in column or "out" in column else "left")
+    columns = [
+        Column("store"),
+        Column("camera"),
+        Column("line"),
+        *(
+            Column(name, numeric=True)
+            for name in ("edge in", "edge out", "stored in", "stored out")
+        ),
+    ]
+    rows = []
     for key, (entries, exits) in sorted(result.edge_totals.items()):
         stored_in, stored_out = result.stored_totals.get(key, (0, 0))
-        table.add_row(*key, str(entries), str(exits), str(stored_in), str(stored_out))
-    console.print(table)
+        rows.append([*key, str(entries), str(exits), str(stored_in), str(stored_out)])
+    print_table(console, columns, rows, title="Per line: edge worker vs InfluxDB")
     for store, visits in sorted(result.store_visits.items()):
         console.print(f"store {store}: {visits} visits (entries over its entrances) in InfluxDB")
     for store, (occupancy, capacity) in sorted(result.occupancy.items()):
