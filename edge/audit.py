@@ -17,10 +17,13 @@ import numpy as np
 
 from edge.config import CameraConfig, CountingConfig
 from edge.counting.counters import Direction, LineCounter
-from edge.replay import ReplayReport
+from edge.replay import CrossingEvent, ReplayReport
 from edge.vision.detections import People, ReferencePoint, reference_points
 
 PEDESTRIAN_CLASSES = {1}
+MATCH_TOLERANCE_SECONDS = 2.0
+"""A counted crossing matches a true one of the same line and direction this close in time
+(counting may decide up to ~2 s after the feet cross)."""
 TRUTH_MARGIN_PX = 5.0
 """Band of the reference rule that defines true crossings (derive_counts.py's default)."""
 
@@ -83,6 +86,28 @@ class LineAudit:
 
 
 @dataclass(frozen=True)
+class CrossingMatch:
+    """One true crossing and the counted one it matched, or either alone."""
+
+    line_id: str
+    direction: Direction
+    true_frame: int | None
+    counted_frame: int | None
+
+    @property
+    def outcome(self) -> str:
+        if self.true_frame is None:
+            return "extra"
+        return "missed" if self.counted_frame is None else "matched"
+
+    @property
+    def frame(self) -> int:
+        frame = self.true_frame if self.true_frame is not None else self.counted_frame
+        assert frame is not None
+        return frame
+
+
+@dataclass(frozen=True)
 class AuditResult:
     lines: list[LineAudit]
     frames: int
@@ -90,16 +115,57 @@ class AuditResult:
     """Mean absolute error of people per frame (detected vs annotated)."""
     tracked_people_mae: float
     true_people_mean: float
+    crossings: list[CrossingMatch]
+    """Every true and every counted crossing, matched, missed or extra, in frame order."""
+
+
+def match_crossings(
+    true_events: list[CrossingEvent], counted_events: list[CrossingEvent], tolerance_frames: float
+) -> list[CrossingMatch]:
+    """Pair true and counted crossings of the same line and direction at most
+    ``tolerance_frames`` apart: in time order, each true crossing takes the earliest counted
+    one still free within the tolerance (on a time line this pairs as many as possible)."""
+    free = sorted(range(len(counted_events)), key=lambda index: counted_events[index].frame)
+    rows: list[CrossingMatch] = []
+    for event in sorted(true_events, key=lambda event: event.frame):
+        partner = next(
+            (
+                index
+                for index in free
+                if (counted_events[index].line_id, counted_events[index].direction)
+                == (event.line_id, event.direction)
+                and abs(counted_events[index].frame - event.frame) <= tolerance_frames
+            ),
+            None,
+        )
+        if partner is not None:
+            free.remove(partner)
+        counted_frame = None if partner is None else counted_events[partner].frame
+        rows.append(CrossingMatch(event.line_id, event.direction, event.frame, counted_frame))
+    rows += [
+        CrossingMatch(event.line_id, event.direction, None, event.frame)
+        for event in (counted_events[index] for index in free)
+    ]
+    return sorted(rows, key=lambda row: (row.frame, row.line_id, row.direction.value))
 
 
 def true_crossings(
     boxes: list[TruthBox], camera: CameraConfig, margin_px: float = TRUTH_MARGIN_PX
 ) -> dict[str, dict[Direction, int]]:
+    totals = {line.id: dict.fromkeys(Direction, 0) for line in camera.lines}
+    for event in true_crossing_events(boxes, camera, margin_px):
+        totals[event.line_id][event.direction] += 1
+    return totals
+
+
+def true_crossing_events(
+    boxes: list[TruthBox], camera: CameraConfig, margin_px: float = TRUTH_MARGIN_PX
+) -> list[CrossingEvent]:
     by_frame: dict[int, list[TruthBox]] = defaultdict(list)
     for box in boxes:
         by_frame[box.frame].append(box)
     counters = [LineCounter(line.id, line.geometry(), margin_px) for line in camera.lines]
-    totals = {line.id: dict.fromkeys(Direction, 0) for line in camera.lines}
+    events: list[CrossingEvent] = []
     for frame in sorted(by_frame):
         rows = by_frame[frame]
         people = People(
@@ -110,9 +176,11 @@ def true_crossings(
         points = reference_points(people, ReferencePoint.BOTTOM_CENTRE)
         assert people.track_ids is not None
         for counter in counters:
-            for crossing in counter.trigger(people.track_ids, points):
-                totals[crossing.line_id][crossing.direction] += 1
-    return totals
+            events += [
+                CrossingEvent(frame, crossing.line_id, crossing.direction)
+                for crossing in counter.trigger(people.track_ids, points)
+            ]
+    return events
 
 
 def audit(
@@ -123,6 +191,7 @@ def audit(
 ) -> AuditResult:
     """``counting`` is not used: the truth never depends on the settings under test (the
     parameter stays for existing callers)."""
+    true_events = true_crossing_events(boxes, camera)
     truth = true_crossings(boxes, camera)
     people_per_frame: dict[int, int] = defaultdict(int)
     for box in boxes:
@@ -146,4 +215,9 @@ def audit(
         tracked_people_mae=sum(abs(r.tracked - people_per_frame[r.frame]) for r in records)
         / frames,
         true_people_mean=sum(people_per_frame[r.frame] for r in records) / frames,
+        crossings=match_crossings(
+            true_events,
+            report.crossings,
+            MATCH_TOLERANCE_SECONDS * (report.source_frames_per_second or 10.0),
+        ),
     )

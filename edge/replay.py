@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.config import EdgeConfig
+from edge.counting.counters import Direction
 from edge.transport.sinks import MemorySink
 from edge.vision.detector import Detector
 from edge.worker import EdgeWorker, ProcessedFrame, StageSeconds
@@ -27,6 +28,14 @@ class FrameRecord:
     zones: dict[str, int]
 
 
+@dataclass(frozen=True)
+class CrossingEvent:
+    frame: int
+    """1-based frame number in the source (MOT convention)."""
+    line_id: str
+    direction: Direction
+
+
 @dataclass
 class ReplayReport:
     frames: int = 0
@@ -38,6 +47,10 @@ class ReplayReport:
     detector: str = ""
     tracker: str = ""
     max_track_state: int = 0
+    crossings: list[CrossingEvent] = field(default_factory=list)
+    """Every counted crossing, in order."""
+    source_frames_per_second: float = 0.0
+    """Frame rate of the source (its frame numbers), to turn frames into seconds."""
 
     @property
     def fps(self) -> float:
@@ -63,6 +76,10 @@ class ReplayReport:
             "detector": self.detector,
             "tracker": self.tracker,
             "max_track_state": self.max_track_state,
+            "crossings": [
+                {"frame": event.frame, "line": event.line_id, "direction": event.direction.value}
+                for event in self.crossings
+            ],
             "intervals": self.intervals,
             "software_version": SOFTWARE_VERSION,
         }
@@ -82,7 +99,11 @@ def replay(
     runtime = worker.cameras[0]
     if runtime.source.live:
         raise ValueError(f"replay needs a recording, not the live source {camera.source.uri}")
-    report = ReplayReport(detector=worker.motion.name, tracker=runtime.tracker.name)
+    report = ReplayReport(
+        detector=worker.motion.name,
+        tracker=runtime.tracker.name,
+        source_frames_per_second=runtime.source.frames_per_second,
+    )
     total = runtime.source.frame_count // camera.source.stride if runtime.source.frame_count else 0
 
     def record(processed: ProcessedFrame) -> None:
@@ -95,6 +116,10 @@ def replay(
                 counts.zone_counts,
             )
         )
+        report.crossings += [
+            CrossingEvent(processed.frame.index + 1, crossing.line_id, crossing.direction)
+            for crossing in counts.crossings
+        ]
         report.max_track_state = max(report.max_track_state, runtime.counter.tracked_state_size)
         if on_frame is not None:
             on_frame(len(report.per_frame), total)

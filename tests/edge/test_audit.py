@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.audit import TruthError, load_mot, true_crossings
+from edge.audit import TruthError, load_mot, match_crossings, true_crossings
 from edge.config import parse_config
 from edge.counting.counters import Direction
+from edge.replay import CrossingEvent
 
 LINES = [
     ((384, 150, 384, 576), (100, 363)),
@@ -58,9 +59,7 @@ def test_truth_matches_reference_script(
             ],
         }
     )
-    ours = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0])[
-        "l"
-    ]
+    ours = true_crossings(load_mot(footage / "gt" / "gt.txt"), config.cameras[0])["l"]
     # the script's positive side is screen-right of p1->p2; map it to our inside side
     probe = reference["positive_side_example_point"]
     line = config.cameras[0].lines[0].geometry()
@@ -97,3 +96,42 @@ def test_bad_truth_file_names_line(tmp_path: Path) -> None:
         load_mot(path)
     with pytest.raises(TruthError, match="cannot read ground truth"):
         load_mot(tmp_path / "missing.txt")
+
+
+E, X = Direction.ENTRY, Direction.EXIT
+
+
+@pytest.mark.parametrize(
+    ("true", "counted", "expected"),
+    [
+        # the same crossing counted 5 frames later: matched
+        ([(100, "door", E)], [(105, "door", E)], [("matched", 100, 105)]),
+        # too late (tolerance 14 frames): one missed, one extra
+        ([(100, "door", E)], [(130, "door", E)], [("missed", 100, None), ("extra", None, 130)]),
+        # wrong direction or another line never matches
+        ([(100, "door", E)], [(101, "door", X)], [("missed", 100, None), ("extra", None, 101)]),
+        ([(100, "door", E)], [(101, "left", E)], [("missed", 100, None), ("extra", None, 101)]),
+        # two true, two counted: as many pairs as the tolerance allows
+        (
+            [(100, "door", E), (110, "door", E)],
+            [(109, "door", E), (120, "door", E)],
+            [("matched", 100, 109), ("matched", 110, 120)],
+        ),
+        (
+            [(100, "door", E), (103, "door", E)],
+            [(104, "door", E)],
+            [("matched", 100, 104), ("missed", 103, None)],
+        ),
+    ],
+)
+def test_match_crossings(
+    true: list[tuple[int, str, Direction]],
+    counted: list[tuple[int, str, Direction]],
+    expected: list[tuple[str, int | None, int | None]],
+) -> None:
+    matches = match_crossings(
+        [CrossingEvent(*event) for event in true],
+        [CrossingEvent(*event) for event in counted],
+        tolerance_frames=14,
+    )
+    assert [(m.outcome, m.true_frame, m.counted_frame) for m in matches] == expected
