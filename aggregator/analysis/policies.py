@@ -64,11 +64,21 @@ class PolicyEntry(BaseModel):
 
 @dataclass(frozen=True)
 class Policy:
-    """A named change: its stores share one store-local effective date."""
+    """A named change. Its stores may adopt it on different store-local dates (a staggered
+    roll-out: 5 stores in March, 10 more in May); ``effective_date`` is the first of them."""
 
     name: str
     effective_date: date
     entries: tuple[PolicyEntry, ...]
+
+    @property
+    def effective_dates(self) -> dict[str, date]:
+        """Store -> its own effective date."""
+        return {entry.store: entry.effective_date for entry in self.entries}
+
+    @property
+    def staggered(self) -> bool:
+        return len(set(self.effective_dates.values())) > 1
 
     @property
     def stores(self) -> list[str]:
@@ -84,16 +94,19 @@ class Policy:
 
 
 def _group(entries: Sequence[PolicyEntry]) -> list[Policy]:
-    """Entries -> policies, in order of effective date."""
-    grouped: dict[tuple[str, date], list[PolicyEntry]] = {}
+    """Entries -> policies, in order of (first) effective date."""
+    grouped: dict[str, list[PolicyEntry]] = {}
     for entry in entries:
-        grouped.setdefault((entry.policy, entry.effective_date), []).append(entry)
-    return [
-        Policy(name, effective, tuple(sorted(members, key=lambda member: member.store)))
-        for (name, effective), members in sorted(
-            grouped.items(), key=lambda item: (item[0][1], item[0][0])
+        grouped.setdefault(entry.policy, []).append(entry)
+    policies = [
+        Policy(
+            name,
+            min(member.effective_date for member in members),
+            tuple(sorted(members, key=lambda member: (member.effective_date, member.store))),
         )
+        for name, members in grouped.items()
     ]
+    return sorted(policies, key=lambda policy: (policy.effective_date, policy.name))
 
 
 class PolicyRegistry:
@@ -148,16 +161,12 @@ class PolicyRegistry:
         timezones: Mapping[str, str],
         description: str = "",
     ) -> Policy:
-        """Register ``stores`` under ``name`` from ``effective_date`` (store-local)."""
+        """Register ``stores`` under ``name`` from ``effective_date`` (store-local). Stores
+        added later with another date make a staggered roll-out of the same policy."""
         if not stores:
             raise PolicyError(f"policy {name!r} needs at least one store")
         active = [entry for entry in self.entries() if entry.policy == name]
         for entry in active:
-            if entry.effective_date != effective_date:
-                raise PolicyError(
-                    f"policy {name!r} already exists with effective date "
-                    f"{entry.effective_date}; remove it first or choose another name"
-                )
             if entry.store in stores:
                 raise PolicyError(f"policy {name!r} already covers store {entry.store!r}")
         try:

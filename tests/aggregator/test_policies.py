@@ -63,8 +63,12 @@ def test_remove_hides_the_policy_but_keeps_it(influx: InfluxClient) -> None:
 def test_registry_rejects_conflicts_and_names_them(influx: InfluxClient) -> None:
     registry = PolicyRegistry(influx)
     _add(registry, "queue-rule", ["north"], date(2026, 3, 1))
-    with pytest.raises(PolicyError, match="already exists with effective date 2026-03-01"):
-        _add(registry, "queue-rule", ["south"], date(2026, 3, 8))
+    # a second wave on another date is a staggered roll-out of the same policy
+    _add(registry, "queue-rule", ["south"], date(2026, 3, 8))
+    staggered = registry.get("queue-rule")
+    assert staggered.effective_date == date(2026, 3, 1)
+    assert staggered.effective_dates == {"north": date(2026, 3, 1), "south": date(2026, 3, 8)}
+    assert staggered.staggered
     with pytest.raises(PolicyError, match="already covers store 'north'"):
         _add(registry, "queue-rule", ["north"], date(2026, 3, 1))
     with pytest.raises(PolicyError, match="unknown IANA time zone 'Mars/Olympus'"):

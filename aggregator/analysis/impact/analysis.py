@@ -45,6 +45,7 @@ from aggregator.analysis.impact.estimators import UnitSeries
 from aggregator.analysis.impact.results import POOLED, ImpactReport, QualityWarning
 from aggregator.analysis.impact.settings import ImpactSettings, SettingsError
 from aggregator.analysis.impact.source import VisitData, VisitLoader
+from aggregator.analysis.impact.synthetic_control import MAXIMUM_TREATED_STORES
 
 
 def _segments(settings: ImpactSettings, shift_days: int, prefix: str) -> list[Segment]:
@@ -283,6 +284,18 @@ def _stores_to_load(settings: ImpactSettings, loader: VisitLoader) -> list[str]:
     return [*settings.stores, *screen_candidates(totals, settings.stores, excluded, keep)]
 
 
+def _donors(settings: ImpactSettings, adjusted: pd.DataFrame) -> pd.DataFrame | None:
+    """Untreated stores with visits on every window day, for a synthetic control (None when
+    the design does not call for one)."""
+    few = len(settings.stores) <= MAXIMUM_TREATED_STORES
+    if settings.design == "did" or (settings.design == "auto" and not few):
+        return None
+    excluded = set(settings.stores) | set(settings.excluded_controls)
+    candidates = [str(store) for store in adjusted.columns if store not in excluded]
+    usable = usable_stores(adjusted[candidates], settings.windows, POOL_MINIMUM_DAYS)
+    return adjusted[usable] if usable else None
+
+
 def run_impact(settings: ImpactSettings, loader: VisitLoader) -> ImpactReport:
     """The whole analysis; raises ``SettingsError`` when no treated store has data."""
     days = _days(settings)
@@ -304,9 +317,14 @@ def run_impact(settings: ImpactSettings, loader: VisitLoader) -> ImpactReport:
         days,
     )
     units = [(store, [store]) for store in estimable] + ([(POOLED, pool)] if pool else [])
+    donors = _donors(settings, adjusted)
     estimated = [
         estimate_unit(
-            _unit(name, members, adjusted, holidays, comparison), members, settings, comparison
+            _unit(name, members, adjusted, holidays, comparison),
+            members,
+            settings,
+            comparison,
+            donors,
         )
         for name, members in units
     ]

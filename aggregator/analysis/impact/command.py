@@ -42,6 +42,8 @@ class Treatment:
     stores: list[str]
     effective_date: date
     timezones: dict[str, str]
+    effective_dates: dict[str, date] | None = None
+    """Per store, for a staggered roll-out (None: all on ``effective_date``)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class AnalysisOptions:
     placebo_date: date | None
     country: str | None
     subdivision: str | None
+    design: str = "auto"
 
 
 def _treatment(
@@ -80,15 +83,37 @@ def _treatment(
         zones = registered.timezones
         if timezone is not None:
             zones = dict.fromkeys(registered.stores, timezone)
-        return Treatment(policy, registered.stores, registered.effective_date, zones)
-    if not stores or effective is None:
+        return Treatment(
+            policy,
+            registered.stores,
+            registered.effective_date,
+            zones,
+            registered.effective_dates if registered.staggered else None,
+        )
+    if effective is None or (not stores and "=" not in effective):
         raise fail("give --policy NAME, or --store S1 [--store S2] with --effective DATE")
-    store_ids = split_list(stores, "--store")
+    dates = _store_dates(effective) if "=" in effective else None
+    store_ids = split_list(stores, "--store") or list(dates or {})
+    if dates is not None and set(dates) != set(store_ids):
+        raise fail(f"--effective {effective!r} must give a date for each store, and only them")
     zones = {
         store: timezone if timezone is not None else config.store(store).timezone
         for store in store_ids
     }
+    if dates is not None:
+        return Treatment("ad hoc", store_ids, min(dates.values()), zones, dates)
     return Treatment("ad hoc", store_ids, parse_date(effective, "--effective"), zones)
+
+
+def _store_dates(text: str) -> dict[str, date]:
+    """``S1=2026-03-02,S2=2026-04-06`` -> per-store effective dates (a staggered roll-out)."""
+    dates = {}
+    for item in split_list(text, "--effective"):
+        store, separator, day = item.partition("=")
+        if not separator or not store.strip():
+            raise fail(f"--effective item {item!r} is not STORE=DATE")
+        dates[store.strip()] = parse_date(day.strip(), "--effective")
+    return dates
 
 
 def _excluded_controls(
@@ -126,13 +151,19 @@ def _settings(
     try:
         before = parse_days(options.before, "--before")
         after = parse_days(options.after, "--after")
+        adopted = (treatment.effective_dates or {}).values()
         first = treatment.effective_date - timedelta(days=before + after)
-        last = treatment.effective_date + timedelta(days=after - 1)
+        last = max([treatment.effective_date, *adopted]) + timedelta(days=after - 1)
         timezones = {store.id: store.timezone for store in config.stores} | treatment.timezones
         return ImpactSettings(
             policy=treatment.policy,
             stores=treatment.stores,
             effective_date=treatment.effective_date,
+            store_effective_dates={
+                store: day
+                for store, day in (treatment.effective_dates or {}).items()
+                if day != treatment.effective_date
+            },
             timezones=timezones,
             default_timezone=treatment.timezones[treatment.stores[0]],
             before_days=before,
@@ -145,6 +176,7 @@ def _settings(
             placebo_date=options.placebo_date,
             country=options.country,
             subdivision=options.subdivision,
+            design=options.design,
         )
     except SettingsError as error:
         raise fail(str(error)) from None
@@ -153,12 +185,15 @@ def _settings(
 
 
 def impact(
+    context: typer.Context,
     *,
     policy: str | None = typer.Option(None, "--policy", help="Registered policy to analyse."),
     stores: list[str] = typer.Option(
         [], "--store", "--stores", help="Ad hoc: a treated store (repeatable, or S1,S2)."
     ),
-    effective: str | None = typer.Option(None, "--effective", help="Ad hoc: first local day."),
+    effective: str | None = typer.Option(
+        None, "--effective", help="Ad hoc: first local day, or S1=DAY,S2=DAY (staggered)."
+    ),
     timezone: str | None = typer.Option(None, "--tz", help="IANA zone of the stores."),
     before: str = typer.Option("28d", "--before", help="Days before the change (28d, 4w)."),
     after: str = typer.Option("28d", "--after", help="Days after the change."),
@@ -166,6 +201,9 @@ def impact(
         "auto", "--controls", help="auto | baseline (same days an earlier year) | S7,S8"
     ),
     max_controls: int = typer.Option(10, help="Most control stores --controls auto picks."),
+    design: str = typer.Option(
+        "auto", "--design", help="auto | did | synthetic (synthetic control from untreated stores)"
+    ),
     baseline_year: int | None = typer.Option(None, help="Year of the baseline windows."),
     placebo_date: str | None = typer.Option(None, help="Placebo change date (default E - after)."),
     country: str | None = typer.Option(None, help="Holiday country, e.g. NZ (default: from --tz)."),
@@ -173,6 +211,9 @@ def impact(
     from_csv: Path | None = typer.Option(None, "--from-csv", help="CSV time,store,visits."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG plot here."),
+    html: Path | None = typer.Option(
+        None, "--report", help="Write a self-contained HTML page (plot, table, method) here."
+    ),
     store_effects: bool = typer.Option(False, help="Write the estimates to policy_effects."),
     config_path: Path | None = CONFIG_OPTION,
     influx_url: str | None = URL_OPTION,
@@ -180,7 +221,10 @@ def impact(
     token: str | None = TOKEN_OPTION,
 ) -> None:
     """Effect of a policy on visits per store and pooled, with 95% intervals (seasonal,
-    interrupted time series, difference-in-differences), a placebo check and data warnings."""
+    interrupted time series, difference-in-differences), a placebo check and data warnings.
+    `footfall impact plan` plans a trial instead."""
+    if context.invoked_subcommand is not None:
+        return
     from aggregator.analysis.impact.analysis import run_impact
     from aggregator.analysis.impact.regression import EstimationError
     from aggregator.analysis.impact.settings import SettingsError
@@ -189,7 +233,7 @@ def impact(
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
     placebo = parse_date(placebo_date, "--placebo-date") if placebo_date else None
     options = AnalysisOptions(
-        before, after, controls, max_controls, baseline_year, placebo, country, subdivision
+        before, after, controls, max_controls, baseline_year, placebo, country, subdivision, design
     )
     needs_influx = policy is not None or from_csv is None or store_effects
     client = connect(config) if needs_influx else None
@@ -199,8 +243,11 @@ def impact(
             config=config, client=client,
         )  # fmt: skip
         settings = _settings(treatment, config, client, options)
-        report = run_impact(settings, _loader(from_csv, client))
-        _output(report, as_json, plot, client if store_effects else None)
+        if settings.staggered:
+            _staggered(settings, make_loader(from_csv, client), as_json)
+            return
+        report = run_impact(settings, make_loader(from_csv, client))
+        _output(report, as_json, (plot, html), client if store_effects else None)
     except (SettingsError, EstimationError, InfluxError) as error:
         raise fail(str(error)) from None
     finally:
@@ -208,7 +255,18 @@ def impact(
             client.close()
 
 
-def _loader(from_csv: Path | None, client: InfluxClient | None) -> VisitLoader:
+def _staggered(settings: ImpactSettings, loader: VisitLoader, as_json: bool) -> None:
+    from aggregator.analysis.impact.staggered import run_staggered
+    from aggregator.analysis.impact.staggered_report import render_staggered
+
+    report = run_staggered(settings, loader)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        render_staggered(report, console)
+
+
+def make_loader(from_csv: Path | None, client: InfluxClient | None) -> VisitLoader:
     from aggregator.analysis.impact.source import FrameVisitLoader, InfluxVisitLoader
     from aggregator.analysis.importers.visits_csv import read_visits_csv
     from aggregator.analysis.importers.writer import ImportDataError
@@ -223,9 +281,14 @@ def _loader(from_csv: Path | None, client: InfluxClient | None) -> VisitLoader:
 
 
 def _output(
-    report: ImpactReport, as_json: bool, plot: Path | None, client: InfluxClient | None
+    report: ImpactReport,
+    as_json: bool,
+    files: tuple[Path | None, Path | None],
+    client: InfluxClient | None,
 ) -> None:
-    from aggregator.analysis.impact.plot import save_plot
+    """Print the table or JSON; write the plot and the HTML page when asked for."""
+    from aggregator.analysis.impact.html_report import save_html
+    from aggregator.analysis.impact.plot import plot_png
     from aggregator.analysis.impact.report import render
     from aggregator.analysis.impact.source import effect_points
 
@@ -233,9 +296,32 @@ def _output(
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
         render(report, console)
-    if plot is not None:
-        save_plot(report, plot)
+    plot, html = files
+    image = plot_png(report) if plot is not None or html is not None else None
+    for path, label in ((plot, "plot"), (html, "report")):
+        if path is None or image is None:
+            continue
+        if path is plot:
+            path.write_bytes(image)
+        else:
+            save_html(report, path, image)
         if not as_json:
-            console.print(f"plot written to {plot}")
+            console.print(f"{label} written to {path}")
     if client is not None:
         client.write(effect_points(report))
+
+
+app = typer.Typer(
+    help="Effect of a policy change on visits; `plan`: the power of a trial.",
+    invoke_without_command=True,
+)
+app.callback(invoke_without_command=True)(impact)
+
+
+def _register_plan() -> None:
+    from aggregator.analysis.impact.plan_command import plan
+
+    app.command("plan")(plan)
+
+
+_register_plan()

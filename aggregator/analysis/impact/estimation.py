@@ -29,6 +29,12 @@ from aggregator.analysis.impact.results import (
     UnitResult,
 )
 from aggregator.analysis.impact.settings import ImpactSettings
+from aggregator.analysis.impact.synthetic_control import (
+    SYNTHETIC_CONTROL,
+    SyntheticControl,
+    is_better,
+    synthetic_control,
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,39 @@ def _comparison_warning(
     ]
 
 
+def _synthetic(
+    unit: UnitSeries,
+    settings: ImpactSettings,
+    donors: pd.DataFrame | None,
+    warnings: list[QualityWarning],
+) -> SyntheticControl | None:
+    if donors is None or donors.empty:
+        return None
+    try:
+        return synthetic_control(unit.visits, donors, settings.windows, unit.control)
+    except EstimationError as error:
+        if settings.design == "synthetic":  # asked for: say why there is none
+            warnings.append(QualityWarning("estimation", unit.name, str(error)))
+        return None
+
+
+def _primary(
+    fits: dict[str, Fit], synthetic: SyntheticControl | None, settings: ImpactSettings
+) -> str:
+    if synthetic is not None and (settings.design == "synthetic" or is_better(synthetic)):
+        return SYNTHETIC_CONTROL
+    return DIFFERENCE_IN_DIFFERENCES if DIFFERENCE_IN_DIFFERENCES in fits else SEASONAL
+
+
 def estimate_unit(
-    unit: UnitSeries, members: Sequence[str], settings: ImpactSettings, comparison: Comparison
+    unit: UnitSeries,
+    members: Sequence[str],
+    settings: ImpactSettings,
+    comparison: Comparison,
+    donors: pd.DataFrame | None = None,
 ) -> EstimatedUnit:
+    """All estimators for one unit; ``donors`` (daily visits of untreated stores) adds a
+    synthetic control, primary when asked for or when it fits the before window better."""
     fits: dict[str, Fit] = {}
     warnings = _comparison_warning(unit, settings, comparison)
     for method, estimator in ESTIMATORS.items():
@@ -86,11 +122,16 @@ def estimate_unit(
             fits[method] = estimator(unit, settings.windows)
         except EstimationError as error:
             warnings.append(QualityWarning("estimation", unit.name, str(error)))
-    primary = DIFFERENCE_IN_DIFFERENCES if DIFFERENCE_IN_DIFFERENCES in fits else SEASONAL
+    synthetic = _synthetic(unit, settings, donors, warnings)
+    estimates = {method: fit.estimate for method, fit in fits.items()}
+    if synthetic is not None:
+        estimates[SYNTHETIC_CONTROL] = synthetic.estimate
+    primary = _primary(fits, synthetic, settings)
+    regression = DIFFERENCE_IN_DIFFERENCES if DIFFERENCE_IN_DIFFERENCES in fits else SEASONAL
     placebo = None
-    if primary in fits:
+    if regression in fits:
         try:
-            placebo = ESTIMATORS[primary](unit, settings.placebo_windows)
+            placebo = ESTIMATORS[regression](unit, settings.placebo_windows)
         except EstimationError as error:
             warnings.append(QualityWarning("estimation", unit.name, f"placebo: {error}"))
     if placebo is not None and placebo.estimate.excludes_zero:
@@ -102,17 +143,46 @@ def estimate_unit(
         members=tuple(members),
         visits_per_day_before=_mean(unit.visits, before),
         visits_per_day_after=per_day_after,
-        estimates={method: fit.estimate for method, fit in fits.items()},
-        primary_method=primary if primary in fits else None,
+        estimates=estimates,
+        primary_method=primary if primary in estimates else None,
         placebo=placebo.estimate if placebo else None,
-        comparison=comparison.describe() if primary == DIFFERENCE_IN_DIFFERENCES else "none",
+        comparison=_described(primary, comparison, synthetic),
         cumulative=CumulativeEffect.from_estimate(
-            fits[primary].estimate, per_day_after, settings.after_days
+            estimates[primary], per_day_after, settings.after_days
         )
-        if primary in fits
+        if primary in estimates
         else None,
+        synthetic_control=synthetic,
     )
     return EstimatedUnit(result, unit, fits, warnings)
+
+
+def _described(primary: str, comparison: Comparison, synthetic: SyntheticControl | None) -> str:
+    if primary == SYNTHETIC_CONTROL and synthetic is not None:
+        stores = sorted(synthetic.weights.items(), key=lambda item: -item[1])[:3]
+        mix = ", ".join(f"{store} {weight:.0%}" for store, weight in stores)
+        return f"synthetic control ({mix}, ...)"
+    return comparison.describe() if primary == DIFFERENCE_IN_DIFFERENCES else "none"
+
+
+def _synthetic_series(
+    synthetic: SyntheticControl,
+    visits: np.ndarray,
+    days: pd.DatetimeIndex,
+    settings: ImpactSettings,
+) -> PlotSeries:
+    """The synthetic control as the counterfactual, its band from the placebo spread."""
+    path = pd.Series(synthetic.counterfactual_log, index=synthetic.days).reindex(days).to_numpy()
+    after = np.asarray(days >= pd.Timestamp(settings.effective_date))
+    half_width = synthetic.estimate.standard_error * synthetic.estimate.critical_value
+    counterfactual = np.where(after, np.exp(path), np.nan)
+    return PlotSeries(
+        days,
+        visits,
+        counterfactual,
+        counterfactual * np.exp(-half_width),
+        counterfactual * np.exp(half_width),
+    )
 
 
 def plot_series(estimated: EstimatedUnit, settings: ImpactSettings) -> PlotSeries:
@@ -121,6 +191,9 @@ def plot_series(estimated: EstimatedUnit, settings: ImpactSettings) -> PlotSerie
     inside = np.asarray(unit.days >= pd.Timestamp(settings.windows.first_day))
     days = unit.days[inside]
     empty = np.full(len(days), np.nan)
+    synthetic = estimated.result.synthetic_control
+    if estimated.result.primary_method == SYNTHETIC_CONTROL and synthetic is not None:
+        return _synthetic_series(synthetic, unit.visits[inside], days, settings)
     fit = estimated.fits.get(estimated.result.primary_method or "")
     if fit is None:
         return PlotSeries(days, unit.visits[inside], empty, empty, empty)

@@ -65,39 +65,54 @@ def _post(days: pd.DatetimeIndex, windows: Windows) -> np.ndarray:
     return np.asarray(days >= pd.Timestamp(windows.change_date), dtype=np.float64)
 
 
-def seasonal_fit(unit: UnitSeries, windows: Windows) -> Fit:
+@dataclass(frozen=True)
+class Design:
+    """One estimator's regression in one set of windows: log values (NaN where missing) on
+    ``matrix``; the effect is sum(weight x coefficient) over ``contrast`` (column -> weight)."""
+
+    method: str
+    days: pd.DatetimeIndex
+    values: np.ndarray
+    matrix: np.ndarray
+    contrast: dict[int, float]
+
+    def fit(self) -> Fit:
+        return fit_effect(self.method, self.days, self.values, self.matrix, self.contrast)
+
+
+def seasonal_design(unit: UnitSeries, windows: Windows) -> Design:
     part = unit.window(windows)
     days = unit.days[part]
-    design = np.column_stack([weekday_design(days), unit.holidays[part], _post(days, windows)])
-    post_column = design.shape[1] - 1
-    return fit_effect(SEASONAL, days, _log(unit.visits[part]), design, {post_column: 1.0})
+    matrix = np.column_stack([weekday_design(days), unit.holidays[part], _post(days, windows)])
+    post_column = matrix.shape[1] - 1
+    return Design(SEASONAL, days, _log(unit.visits[part]), matrix, {post_column: 1.0})
 
 
-def interrupted_time_series_fit(unit: UnitSeries, windows: Windows) -> Fit:
+def interrupted_time_series_design(unit: UnitSeries, windows: Windows) -> Design:
     part = unit.window(windows)
     days = unit.days[part]
     post = _post(days, windows)
     elapsed = np.asarray((days - pd.Timestamp(windows.change_date)).days, dtype=np.float64)
-    design = np.column_stack(
+    matrix = np.column_stack(
         [weekday_design(days), unit.holidays[part], elapsed, post, post * elapsed]
     )
-    level, slope = design.shape[1] - 2, design.shape[1] - 1
+    level, slope = matrix.shape[1] - 2, matrix.shape[1] - 1
     mean_elapsed = float(elapsed[post == 1].mean())
-    return fit_effect(
+    return Design(
         INTERRUPTED_TIME_SERIES,
         days,
         _log(unit.visits[part]),
-        design,
+        matrix,
         {level: 1.0, slope: mean_elapsed},
     )
 
 
-def difference_in_differences_fit(unit: UnitSeries, windows: Windows) -> Fit:
+def difference_in_differences_design(unit: UnitSeries, windows: Windows) -> Design:
     if unit.control is None or unit.control_holidays is None:
         raise EstimationError(f"{unit.name}: difference-in-differences needs a comparison")
     part = unit.window(windows)
     days = unit.days[part]
-    design = np.column_stack(
+    matrix = np.column_stack(
         [
             weekday_design(days),
             unit.holidays[part],
@@ -106,8 +121,20 @@ def difference_in_differences_fit(unit: UnitSeries, windows: Windows) -> Fit:
         ]
     )
     log_ratio = _log(unit.visits[part]) - _log(unit.control[part])
-    post_column = design.shape[1] - 1
-    return fit_effect(DIFFERENCE_IN_DIFFERENCES, days, log_ratio, design, {post_column: 1.0})
+    post_column = matrix.shape[1] - 1
+    return Design(DIFFERENCE_IN_DIFFERENCES, days, log_ratio, matrix, {post_column: 1.0})
+
+
+def seasonal_fit(unit: UnitSeries, windows: Windows) -> Fit:
+    return seasonal_design(unit, windows).fit()
+
+
+def interrupted_time_series_fit(unit: UnitSeries, windows: Windows) -> Fit:
+    return interrupted_time_series_design(unit, windows).fit()
+
+
+def difference_in_differences_fit(unit: UnitSeries, windows: Windows) -> Fit:
+    return difference_in_differences_design(unit, windows).fit()
 
 
 ESTIMATORS = {

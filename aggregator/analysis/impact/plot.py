@@ -5,7 +5,6 @@ visits gained since the change (cumulative, with its band), and per-store effect
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,13 +12,9 @@ import numpy as np
 from aggregator.analysis.impact.results import ImpactReport, cumulative_path
 
 
-def save_plot(report: ImpactReport, path: Path) -> None:
-    """Write a PNG to ``path`` (matplotlib's Agg backend; no display needed)."""
-    path.write_bytes(plot_png(report))
-
-
 def plot_png(report: ImpactReport) -> bytes:
-    """The plot as PNG bytes (for ``--plot`` and the HTML report)."""
+    """The plot as PNG bytes (for ``--plot`` and the HTML report; matplotlib's Agg backend,
+    no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,7 +60,7 @@ def _visits(axes: Any, report: ImpactReport) -> None:
     axes.axvline(
         np.datetime64(report.placebo_date), color="grey", linestyle=":", label="placebo date"
     )
-    comparison = report.comparison["description"]
+    comparison = report.pooled.comparison or report.comparison["description"]
     axes.set_title(f"{report.policy}: pooled stores; comparison: {comparison}", fontsize="small")
     axes.set_ylabel("visits per day")
     axes.legend(loc="best", fontsize="small")

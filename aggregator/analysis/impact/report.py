@@ -13,12 +13,14 @@ from aggregator.analysis.impact.estimators import (
 )
 from aggregator.analysis.impact.regression import Estimate
 from aggregator.analysis.impact.results import ImpactReport, UnitResult
+from aggregator.analysis.impact.synthetic_control import SYNTHETIC_CONTROL
 from command_line.tables import Column, print_table
 
 SHORT_NAMES = {
     SEASONAL: "seasonal",
     INTERRUPTED_TIME_SERIES: "ITS",
     DIFFERENCE_IN_DIFFERENCES: "DiD",
+    SYNTHETIC_CONTROL: "SC",
 }
 
 

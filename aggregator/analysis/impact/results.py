@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from aggregator.analysis.impact.regression import Estimate
+from aggregator.analysis.impact.synthetic_control import SyntheticControl
 from aggregator.storage.measurements import POOLED_STORE
 
 POOLED = POOLED_STORE
@@ -89,6 +90,7 @@ class UnitResult:
     excluded_reason: str | None = None
     cumulative: CumulativeEffect | None = None
     """Of the primary estimate."""
+    synthetic_control: SyntheticControl | None = None
 
     @property
     def raw_change_pct(self) -> float:
@@ -115,6 +117,9 @@ class UnitResult:
             "comparison": self.comparison,
             "estimates": {name: value.to_json() for name, value in self.estimates.items()},
             "cumulative": self.cumulative.to_json() if self.cumulative else None,
+            "synthetic_control": self.synthetic_control.to_json()
+            if self.synthetic_control
+            else None,
             "placebo": self.placebo.to_json() if self.placebo else None,
             "excluded": self.excluded_reason,
         }

@@ -84,6 +84,13 @@ class ImpactSettings(BaseModel):
     excluded_controls: list[str] = Field(default_factory=list)
     """Stores never used as automatic controls (e.g. under another policy in the window)."""
     max_auto_controls: Annotated[int, Field(ge=1)] = 10
+    design: Literal["auto", "did", "synthetic"] = "auto"
+    """``synthetic``: read each unit with a synthetic control from the untreated stores;
+    ``auto``: also when there are at most 3 treated stores and it fits the before window
+    better than the control pool; ``did``: never."""
+    store_effective_dates: dict[str, date] = Field(default_factory=dict)
+    """Staggered roll-out: a store's own first day where it differs from ``effective_date``
+    (which is then the first adoption date)."""
     baseline_year: int | None = None
     """Year of the comparison windows (default: the year before the change)."""
     placebo_date: date | None = None
@@ -118,9 +125,33 @@ class ImpactSettings(BaseModel):
             raise ValueError(
                 f"baseline_year {self.baseline_year} must be before {self.effective_date.year}"
             )
+        unknown = sorted(set(self.store_effective_dates) - set(self.stores))
+        if unknown:
+            raise ValueError(f"store_effective_dates: {', '.join(unknown)} not among the stores")
+        if any(day < self.effective_date for day in self.store_effective_dates.values()):
+            raise ValueError("effective_date must be the first of the store_effective_dates")
         if self.placebo_date is not None and self.placebo_date >= self.effective_date:
             raise ValueError(f"placebo_date {self.placebo_date} must be before the change")
         return self
+
+    @property
+    def effective_dates(self) -> dict[str, date]:
+        """Every treated store's first day under the policy."""
+        return {
+            store: self.store_effective_dates.get(store, self.effective_date)
+            for store in self.stores
+        }
+
+    def adoption_groups(self) -> dict[date, list[str]]:
+        """Adoption date -> the stores adopting then."""
+        groups: dict[date, list[str]] = {}
+        for store, adopted in self.effective_dates.items():
+            groups.setdefault(adopted, []).append(store)
+        return groups
+
+    @property
+    def staggered(self) -> bool:
+        return len(self.adoption_groups()) > 1
 
     def timezone(self, store: str) -> str:
         return self.timezones.get(store, self.default_timezone)

@@ -77,10 +77,12 @@ def synthetic_visits(
     seed: int,
     timezone: str = "Europe/London",
     noise: NoiseSettings | None = None,
+    base_visits: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """An hourly visit frame (``store, time_utc, visits, interval_seconds``) for ``days``
     local days from ``first_day``; ``effects`` maps treated stores to their relative effect
-    (0.10 for +10%). Base levels are 600 .. 3000 visits a day."""
+    (0.10 for +10%). Base levels are 600 .. 3000 visits a day (drawn, or ``base_visits``:
+    the same stores in another draw of the noise)."""
     rng = np.random.default_rng(seed)
     noise = noise or NoiseSettings()
     start = pd.Timestamp(first_day, tz=timezone).tz_convert("UTC")
@@ -94,6 +96,8 @@ def synthetic_visits(
     frames = []
     for position, store in enumerate(stores):
         base = rng.uniform(600.0, 3000.0)
+        if base_visits is not None:
+            base = base_visits[store]
         effect = np.where(after, 1.0 + effects.get(store, 0.0), 1.0)
         mean = base * shares * np.exp(log_noise[position, day_index]) * effect
         frames.append(

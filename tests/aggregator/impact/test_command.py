@@ -59,9 +59,21 @@ def test_csv_ad_hoc_json(visits_csv: Path) -> None:
     assert abs(report["pooled"]["placebo"]["effect_pct"]) < 10.0
 
 
-def test_csv_ad_hoc_table(visits_csv: Path) -> None:
-    result = CliRunner(env={"COLUMNS": "250"}).invoke(app, _adhoc(visits_csv))
+def test_csv_ad_hoc_table(visits_csv: Path, tmp_path: Path) -> None:
+    page = tmp_path / "impact.html"
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(
+        app, [*_adhoc(visits_csv), "--report", str(page)]
+    )
     assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    # self-contained: the plot is inside, nothing is fetched, nothing runs
+    assert html.startswith("<!DOCTYPE html>")
+    assert 'src="data:image/png;base64,' in html
+    assert "<script" not in html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "changed by <b>+" in html
+    assert "Difference-in-differences" in html
     assert "comparison: control stores c, d; placebo 2025-09-08" in result.output
     pooled = next(line for line in result.output.splitlines() if "pooled" in line)
     assert "DiD" in pooled
