@@ -38,7 +38,7 @@ MAX_INTERVAL = timedelta(days=7)
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 """The largest JSON payload of any footfall message, end to end: the aggregator refuses a
 larger one (``too_large``), the edge outbox never merges intervals into a larger one (an
-interval with the most ``merged_starts_utc`` the schema allows is about 2.5 MB), and the
+interval with the most ``merged_starts_utc`` the schema allows is 2.3 MB), and the
 broker's ``max_packet_size`` (16 MiB in ``deploy/mosquitto/``) is above it with room for
 the topic and headers."""
 
