@@ -14,6 +14,7 @@ from command_line.logs import LogFormat, LogLevel, configure_logging
 from command_line.options import LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, QUIET_OPTION
 from edge.config import EdgeConfig, load_config
 from edge.offline import ModelNotFoundError
+from edge.quantize_cli import quantize_command
 from edge.recording_cli import audit_command, preview_command, replay_command
 from edge.vision.sources import SourceError
 from protocol.settings import ConfigError
@@ -56,6 +57,7 @@ def check_config(
 
 app.command("replay")(replay_command)
 app.command("audit")(audit_command)
+app.command("quantize")(quantize_command)
 app.command("preview")(preview_command)
 
 

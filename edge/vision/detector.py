@@ -159,6 +159,11 @@ def _fastest_runtime(exported: ExportedModel) -> DetectorBackend:
     )
 
 
+def exported_model(config: DetectorConfig) -> ExportedModel | None:
+    """The export ``create_detector`` runs for this config, if any (see ``_exported_model``)."""
+    return _exported_model(config)
+
+
 def _exported_model(config: DetectorConfig) -> ExportedModel | None:
     """The export to run: ``config.model`` itself when it is one, else an export of the
     configured ultralytics model (bundled yolo11n-pose by default) in ``models_dir()``
@@ -180,7 +185,11 @@ def _exported_model(config: DetectorConfig) -> ExportedModel | None:
         candidates = find_exports(models_dir(), source_sha256=file_sha256(path))
     else:
         candidates = _bundled_model_exports()
-    usable = [exported for exported in candidates if exported.metadata.accepts(config.imgsz)]
+    usable = [
+        exported
+        for exported in candidates
+        if exported.metadata.accepts(config.imgsz) and exported.metadata.precision == "f32"
+    ]
     preferred = (
         ExportFormat.OPENVINO if config.backend is DetectorBackend.OPENVINO else ExportFormat.ONNX
     )

@@ -69,6 +69,11 @@ class ModelMetadata(BaseModel):
     source_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     ultralytics_version: str
     exported_utc: datetime
+    precision: Literal["f32", "int8"] = "f32"
+    """Weights as exported (f32), or quantised to INT8 for one camera (``footfall edge
+    quantize``); INT8 exports are used only where ``detector.model`` names them."""
+    calibrated_on: str | None = None
+    """INT8: the recording the quantisation was calibrated and checked on."""
 
     @property
     def dynamic(self) -> bool:

@@ -61,4 +61,7 @@ class OpenVinoDetector(ExportedModelDetector):
         self, exported: ExportedModel, config: DetectorConfig, precision: Precision = "auto"
     ) -> None:
         self.session = OpenVinoSession(exported, config.threads, precision)
-        super().__init__("openvino", exported, self.session, config)
+        name = "openvino-int8" if exported.metadata.precision == "int8" else "openvino"
+        if precision != "auto":
+            name += f"-{precision}"
+        super().__init__(name, exported, self.session, config)
