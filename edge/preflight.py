@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from edge.config import CameraConfig, EdgeConfig
-from edge.vision.sources import is_live_uri
+from edge.vision.capture import is_live_uri
 from protocol.preflight import mqtt_problems
 
 DEFAULT_STREAM_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443, "rtmp": 1935}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import configparser
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.config import SourceConfig
+from edge.vision.capture import ReaderThread, is_live_uri, open_capture
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +53,6 @@ class SourceFrame:
     image: Image
 
 
-def is_live_uri(uri: str) -> bool:
-    return uri.isdigit() or bool(re.match(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp)://", uri))
-
-
 def _parse_start(text: str | None) -> float:
     if text is None:
         return time.time()
@@ -64,61 +60,6 @@ def _parse_start(text: str | None) -> float:
     if moment.tzinfo is None:
         raise SourceError(f"source.start_time_utc {text!r} needs a UTC offset")
     return moment.timestamp()
-
-
-def _open_capture(uri: str, timeout_seconds: float | None = None) -> Any:
-    """An OpenCV capture, or None when it cannot be opened. For stream URLs,
-    ``timeout_seconds`` bounds opening and every read (FFmpeg backend), so a stalled stream
-    fails instead of blocking forever."""
-    import cv2
-
-    if uri.isdigit():
-        capture = cv2.VideoCapture(int(uri))
-    elif timeout_seconds is not None and is_live_uri(uri):
-        milliseconds = int(timeout_seconds * 1000)
-        capture = cv2.VideoCapture(
-            uri,
-            cv2.CAP_FFMPEG,
-            [
-                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-                milliseconds,
-                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-                milliseconds,
-            ],
-        )
-    else:
-        capture = cv2.VideoCapture(uri)
-    if not capture.isOpened():
-        capture.release()
-        return None
-    return capture
-
-
-class _ReaderThread:
-    """Runs ``produce`` in a daemon thread; errors are re-raised to the consumer."""
-
-    def __init__(self, name: str, produce: Callable[[threading.Event], None]) -> None:
-        self._stop = threading.Event()
-        self.error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                produce(self._stop)
-            except BaseException as error:
-                self.error = error
-
-        self._thread = threading.Thread(target=run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
 
 _END = object()
@@ -147,7 +88,7 @@ class RecordedSource:
             self._capture: Any = None
         elif path.is_file():
             self._images = []
-            self._capture = _open_capture(str(path))
+            self._capture = open_capture(str(path))
             if self._capture is None:
                 raise SourceError(f"cannot decode video file {path}")
             import cv2
@@ -161,7 +102,7 @@ class RecordedSource:
         else:
             raise SourceError(f"source {config.uri!r} is neither a file nor a folder")
         self.start_seconds = _parse_start(config.start_time_utc)
-        self._reader = _ReaderThread(f"source:{path.name}", self._produce)
+        self._reader = ReaderThread(f"source:{path.name}", self._produce)
 
     def _produce(self, stop: threading.Event) -> None:
         paced_from = time.monotonic()
@@ -289,7 +230,7 @@ class LiveSource:
     def __init__(
         self,
         config: SourceConfig,
-        open_capture: Callable[[str, float], Any] = _open_capture,
+        open_capture: Callable[[str, float], Any] = open_capture,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -305,7 +246,7 @@ class LiveSource:
         self._condition = threading.Condition()
         self._newest: SourceFrame | None = None
         self._started = False
-        self._reader = _ReaderThread(f"source:{self.uri}", self._capture_loop)
+        self._reader = ReaderThread(f"source:{self.uri}", self._capture_loop)
 
     def _capture_loop(self, stop: threading.Event) -> None:
         delay = self.config.reconnect_initial_seconds
