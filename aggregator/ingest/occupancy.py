@@ -32,7 +32,7 @@ from aggregator.config import AggregatorConfig, StoreConfig
 from aggregator.ingest.line_ledger import LineLedger, LiveMark
 from aggregator.storage.line_protocol import Point, aware_to_nanoseconds
 from aggregator.storage.points import occupancy_point
-from protocol.messages import CountInterval, LiveCrossing, StoreOccupancy
+from protocol.messages import CountInterval, LineCount, LineRole, LiveCrossing, StoreOccupancy
 
 LIVE_GRACE_SECONDS = 300.0
 """Live crossings whose interval has not arrived this long after its planned end are
@@ -242,6 +242,17 @@ class StoreOccupancyTracker:
         )
 
 
+def moves_occupancy(line_id: str, line: LineCount, entrances: set[str] | None) -> bool:
+    """Whether a line's crossings move occupancy. A schema version 2 line says so by its
+    role: entrances and staff doors do (a staff door's crossings are never visits, that is
+    the ``entrance`` tag of ``line_counts``), passing and internal lines do not. A version 1
+    line does when the store registry lists it among the camera's entrance lines (None: every
+    line)."""
+    if line.role is not None:
+        return line.role in (LineRole.ENTRANCE, LineRole.STAFF)
+    return entrances is None or line_id in entrances
+
+
 class OccupancyBook:
     """Trackers of every store that has sent counts; marks stores whose figures changed."""
 
@@ -281,7 +292,7 @@ class OccupancyBook:
         replaced_ns = [aware_to_nanoseconds(start) for start in message.merged_starts_utc[1:]]
         changed = []
         for line_id, line in message.lines.items():
-            if entrances is not None and line_id not in entrances:
+            if not moves_occupancy(line_id, line, entrances):
                 continue
             for interval_ns, entries, exits in [
                 (start_ns, line.entries, line.exits),
@@ -297,9 +308,14 @@ class OccupancyBook:
         return changed
 
     def apply_live(self, crossing: LiveCrossing, received_utc: datetime | None = None) -> bool:
-        """Count a live crossing of an entrance line at once (provisionally)."""
+        """Count a live crossing of an entrance line at once (provisionally). One whose
+        interval ends beyond the clock-skew tolerance after ``received_utc`` is ignored: its
+        interval would be refused, so nothing would ever replace it."""
         entrances = self._entrance_lines(crossing.store_id, crossing.camera_id)
         if entrances is not None and crossing.line_id not in entrances:
+            return False
+        tolerance = timedelta(seconds=self._config.clock_skew_tolerance_seconds)
+        if received_utc is not None and crossing.interval_end_utc > received_utc + tolerance:
             return False
         applied = self.tracker(crossing.store_id).apply_live(crossing)
         if applied:

@@ -170,6 +170,14 @@ def test_unarrived_intervals_expire_after_the_grace_period() -> None:
     assert figures(book) == (4, 4, 0, 0, 0)
 
 
+def test_live_crossings_from_a_clock_far_ahead_are_ignored() -> None:
+    book = OccupancyBook(config(), NOW)
+    early = NOW - timedelta(minutes=30)  # the edge's clock runs 30 min ahead of this one
+    assert not book.apply_live(live(60 * 7, 0), early)  # interval of 12:00 seen at 11:30
+    assert book.apply_live(live(0, 0), NOW)
+    assert figures(book) == (1, 1, 0, 1, 0)
+
+
 def test_last_update_is_when_counts_last_arrived() -> None:
     book = OccupancyBook(config(), NOW)
     assert book.snapshots(NOW)[0].last_update_utc is None
