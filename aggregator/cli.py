@@ -84,6 +84,7 @@ def run(
     """Consume edge messages into InfluxDB and publish live occupancy until SIGTERM/SIGINT."""
     loaded = _load(config)
     configure_logging(LogLevel.WARNING if quiet else log_level, log_format)
+    from aggregator.alerts.monitor import start_alerts
     from aggregator.ingest.service import AggregatorService
     from aggregator.ingest.spool import SpoolError
     from protocol.preflight import permanent_mqtt_problem
@@ -114,9 +115,15 @@ def run(
             fatal.append(str(error))
             stop_requested.set()
 
+    try:
+        alerts = start_alerts(loaded, service.client_id)  # beside ingest, never in its path
+    except ConfigError as error:
+        raise fail(str(error)) from None
     starter = threading.Thread(target=start, name="start", daemon=True)
     starter.start()
     stop_requested.wait()
+    if alerts is not None:
+        alerts.stop()
     if fatal:
         raise fail(fatal[0])
     console.print("stopping: flushing to InfluxDB and acknowledging")

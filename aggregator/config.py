@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from aggregator.alert_settings import AlertSettings
 from aggregator.storage.influx import InfluxSettings
 from protocol.messages import Identifier
 from protocol.settings import ConfigError, MqttConnectionConfig, describe_errors
@@ -134,6 +135,8 @@ class AggregatorConfig(Section):
     clock_skew_tolerance_seconds: Annotated[float, Field(ge=0)] = 300.0
     """A count interval ending later than this after the aggregator's clock is refused
     (dead letter, reason ``future_interval``): the edge device's clock is wrong."""
+    alerts: AlertSettings | None = None
+    """Alerts published on MQTT and to a webhook (``aggregator.alerts``); None: none."""
 
     @field_validator("influx")
     @classmethod

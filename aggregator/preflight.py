@@ -68,6 +68,13 @@ def _writable_directory_problem(path: Path, key: str) -> str | None:
     return None
 
 
+def _webhook_secret_problem(config: AggregatorConfig) -> str | None:
+    webhook = config.alerts.webhook if config.alerts is not None else None
+    if webhook is None:
+        return None
+    return _file_problem(webhook.secret_file, "alerts -> webhook -> secret_file")
+
+
 def file_problems(config: AggregatorConfig) -> list[str]:
     """Files and directories the config names that are missing or unusable."""
     problems = mqtt_problems(config.mqtt, "mqtt")
@@ -76,6 +83,7 @@ def file_problems(config: AggregatorConfig) -> list[str]:
     for problem in (
         _file_problem(config.api.write_token_file, "api -> write_token_file"),
         _writable_directory_problem(config.spool_path, "spool_path"),
+        _webhook_secret_problem(config),
     ):
         if problem is not None:
             problems.append(problem)

@@ -11,6 +11,8 @@
 {root}/aggregator/line-counts      aggregator replicas: applied entrance counts
 {root}/aggregator/status/{client}  aggregator, retained: rejections by reason, unseen
                                    entrance lines (AggregatorStatus)
+{root}/alerts/{store}/{kind}[/{camera}]  aggregator, retained: an alert's latest event,
+                                   fired or cleared (protocol.alerts.AlertEvent)
 ```
 
 ``root`` is ``footfall/v1`` unless configured; a new, incompatible schema gets a new root.
@@ -34,6 +36,7 @@ EDGE_TOPIC_KINDS: tuple[CameraTopicKind, ...] = (*CAMERA_TOPIC_KINDS, LIVE)
 """Everything an edge device publishes."""
 DEAD_LETTER = "dead-letter"
 AGGREGATOR_BRANCH = "aggregator"
+ALERTS_BRANCH = "alerts"
 
 
 def check_topic_root(value: str) -> str:
@@ -87,6 +90,19 @@ def aggregator_status_topic(client_id: str, root: str = TOPIC_ROOT) -> str:
 
 def aggregator_status_filter(root: str = TOPIC_ROOT) -> str:
     return f"{root}/{AGGREGATOR_BRANCH}/status/+"
+
+
+def alert_topic(
+    store_id: str, kind: str, camera_id: str | None = None, root: str = TOPIC_ROOT
+) -> str:
+    """Where the aggregator retains one alert's latest event: per store and kind, and per
+    camera for a camera alert."""
+    topic = f"{root}/{ALERTS_BRANCH}/{store_id}/{kind}"
+    return topic if camera_id is None else f"{topic}/{camera_id}"
+
+
+def alerts_filter(root: str = TOPIC_ROOT) -> str:
+    return f"{root}/{ALERTS_BRANCH}/#"
 
 
 def camera_filter(kind: CameraTopicKind, root: str = TOPIC_ROOT, store_id: str = "+") -> str:
@@ -145,7 +161,8 @@ class AclRule:
 
 def aggregator_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
     """The aggregator reads every camera topic (live crossings included), publishes (and
-    reads back) occupancy, writes dead letters and shares counts with its replicas. Read
+    reads back) occupancy, writes dead letters, shares counts with its replicas and publishes
+    (and reads back, to resume after a restart) alert events. Read
     rules also cover MQTT 5 shared subscriptions: Mosquitto checks the topic after
     ``$share/<group>/``."""
     return [
@@ -153,17 +170,19 @@ def aggregator_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
         AclRule("readwrite", occupancy_filter(root)),
         AclRule("write", dead_letter_topic(root)),
         AclRule("readwrite", f"{root}/{AGGREGATOR_BRANCH}/#"),
+        AclRule("readwrite", alerts_filter(root)),
     ]
 
 
 def api_rules(root: str = TOPIC_ROOT) -> list[AclRule]:
     """The HTTP API and entrance displays: read-only (the aggregators' status gives
-    ``/health`` their rejection counts)."""
+    ``/health`` their rejection counts; alert events are there to be read)."""
     return [
         AclRule("read", occupancy_filter(root)),
         AclRule("read", camera_filter("health", root)),
         AclRule("read", camera_filter("status", root)),
         AclRule("read", aggregator_status_filter(root)),
+        AclRule("read", alerts_filter(root)),
     ]
 
 

@@ -99,12 +99,14 @@ def test_acl_grants_each_role_only_its_topics() -> None:
             "topic readwrite retail/v1/+/occupancy",
             "topic write retail/v1/dead-letter",
             "topic readwrite retail/v1/aggregator/#",
+            "topic readwrite retail/v1/alerts/#",
         ],
         "footfall-api": [
             "topic read retail/v1/+/occupancy",
             "topic read retail/v1/+/+/health",
             "topic read retail/v1/+/+/status",
             "topic read retail/v1/aggregator/status/+",
+            "topic read retail/v1/alerts/#",
         ],
         "footfall-operator": ["topic read retail/v1/#"],
         "store-shop-1": [
@@ -115,7 +117,7 @@ def test_acl_grants_each_role_only_its_topics() -> None:
         ],
     }
     assert "pattern" not in acl
-    granted_everything = ("retail/v1/aggregator/#", "retail/v1/#")
+    granted_everything = ("retail/v1/aggregator/#", "retail/v1/alerts/#", "retail/v1/#")
     unexplained = acl.replace("# ", "")
     for pattern in granted_everything:
         unexplained = unexplained.replace(pattern, "")

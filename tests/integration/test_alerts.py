@@ -1,0 +1,194 @@
+"""Issue 12, alerts, on real services: the aggregator (counts in, occupancy out) and its
+alert monitor against a real Mosquitto and InfluxDB; a subscriber sees every alert event on
+MQTT and a local HTTP server receives the same events from the webhook, with the secret
+header. Each alert fires once and clears once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aggregator.alerts.monitor import AlertMonitor, start_alerts
+from aggregator.config import AggregatorConfig
+from aggregator.storage.influx import InfluxClient
+from footfall.local_services import LocalService
+from protocol.alerts import AlertEvent
+from protocol.messages import CountInterval, LineCount
+from protocol.topics import alert_topic, counts_topic
+from tests.aggregator.api.support import Publisher, wait_until
+from tests.integration.alert_support import AlertSubscriber, EdgeCamera, WebhookReceiver
+
+pytestmark = pytest.mark.integration
+
+SECRET = "s3cret-for-the-test"
+
+
+@pytest.fixture
+def topic_root() -> str:
+    return f"alerts-{time.monotonic_ns()}/v1"
+
+
+@pytest.fixture
+def subscriber(mosquitto_server: LocalService, topic_root: str) -> Iterator[AlertSubscriber]:
+    client = AlertSubscriber(mosquitto_server.port, topic_root)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver(failures=2)  # the first two POSTs fail: retried
+    yield server
+    server.close()
+
+
+def alert_config(
+    mosquitto_server: LocalService,
+    topic_root: str,
+    influx: InfluxClient,
+    tmp_path: Path,
+    receiver: WebhookReceiver,
+    **alerts: Any,
+) -> AggregatorConfig:
+    secret_file = tmp_path / "webhook-secret"
+    secret_file.write_text(SECRET + "\n")
+    reset = (datetime.now(UTC) - timedelta(hours=12)).time().replace(second=0, microsecond=0)
+    return AggregatorConfig.model_validate(
+        {
+            "mqtt": {"port": mosquitto_server.port, "topic_root": topic_root},
+            "influx": influx.settings.model_dump(),
+            "spool_path": tmp_path / "spool",
+            "stores": [
+                {
+                    "id": "shop-1",
+                    "capacity": 3,
+                    "daily_reset_local_time": reset,
+                    "cameras": [{"id": "entrance", "entrance_lines": ["door"]}],
+                }
+            ],
+            "alerts": {
+                "capacity_clear_margin": 1,
+                "camera_silence_seconds": 3,
+                "evaluate_seconds": 0.2,
+                "webhook": {
+                    "url": receiver.url,
+                    "secret_file": str(secret_file),
+                    "retry_initial_seconds": 0.2,
+                    "retry_maximum_seconds": 0.5,
+                },
+                **alerts,
+            },
+        }
+    )
+
+
+def interval(minute: int, entries: int, exits: int) -> CountInterval:
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10 - minute)
+    return CountInterval(
+        store_id="shop-1",
+        camera_id="entrance",
+        sequence=minute,
+        interval_start_utc=start,
+        interval_end_utc=start + timedelta(minutes=1),
+        frames=600,
+        lines={"door": LineCount(entries=entries, exits=exits)},
+        software_version="test",
+        config_fingerprint="0123abcd",
+    )
+
+
+def summary(events: list[AlertEvent]) -> list[tuple[Any, ...]]:
+    return [
+        (e.kind, e.state, e.camera_id, e.values.get("occupancy", e.values.get("state")))
+        for e in events
+    ]
+
+
+def wait_for_events(subscriber: AlertSubscriber, count: int) -> list[AlertEvent]:
+    wait_until(lambda: len(subscriber.events()) >= count, timeout_seconds=15)
+    return subscriber.events()
+
+
+def test_capacity_and_camera_alerts_fire_and_clear(
+    mosquitto_server: LocalService,
+    topic_root: str,
+    influx: InfluxClient,
+    tmp_path: Path,
+    subscriber: AlertSubscriber,
+    receiver: WebhookReceiver,
+) -> None:
+    from aggregator.ingest.service import AggregatorService
+
+    config = alert_config(
+        mosquitto_server, topic_root, influx, tmp_path, receiver, visits_low={"enabled": False}
+    )
+    service = AggregatorService(config, client_id=f"alerts-test-{time.monotonic_ns()}")
+    service.start()
+    monitor = start_alerts(config, service.client_id)
+    assert isinstance(monitor, AlertMonitor)
+    publisher = Publisher(mosquitto_server.port, topic_root)
+    edge = EdgeCamera(mosquitto_server.port, topic_root, "shop-1", "entrance")
+    counts = counts_topic("shop-1", "entrance", topic_root)
+    try:
+        assert service.consumer.connected.wait(10)
+        edge.health()
+        # Over capacity (3) by counts through the aggregator; margin 1: clears at 2.
+        publisher.publish(counts, interval(0, entries=4, exits=0).model_dump_json())
+        assert summary(wait_for_events(subscriber, 1)) == [("over_capacity", "fired", None, 4)]
+        edge.health()
+        publisher.publish(counts, interval(1, entries=0, exits=1).model_dump_json())  # 3
+        wait_until(lambda: getattr(monitor.occupancy("shop-1"), "occupancy", None) == 3)
+        time.sleep(0.6)  # three checks at 3 inside: still firing, nothing published
+        assert len(subscriber.events()) == 1
+        publisher.publish(counts, interval(2, entries=0, exits=1).model_dump_json())  # 2
+        events = wait_for_events(subscriber, 2)
+        assert summary(events)[1] == ("over_capacity", "cleared", None, 2)
+        assert events[1].fired_utc == events[0].time_utc
+
+        # The edge dies: the broker publishes its Last Will (retained status offline).
+        edge.cut()
+        events = wait_for_events(subscriber, 3)
+        assert summary(events)[2] == ("camera_offline", "fired", "entrance", "offline")
+        assert events[2].message == "shop-1: entrance camera 'entrance' is offline"
+        # It comes back and reports: cleared.
+        edge = EdgeCamera(mosquitto_server.port, topic_root, "shop-1", "entrance")
+        edge.health()
+        assert summary(wait_for_events(subscriber, 4))[3] == (
+            "camera_offline",
+            "cleared",
+            "entrance",
+            "counting",
+        )
+        # Connected but silent for more than 3 s: fired as silent; a report clears it.
+        silent_since = time.monotonic()
+        events = wait_for_events(subscriber, 5)
+        assert time.monotonic() - silent_since >= 2.5
+        assert summary(events)[4] == ("camera_offline", "fired", "entrance", "silent")
+        edge.health()
+        events = wait_for_events(subscriber, 6)
+        assert summary(events)[5] == ("camera_offline", "cleared", "entrance", "counting")
+        time.sleep(1.0)
+        assert len(subscriber.events()) == 6, "an alert was published twice"
+
+        # Every event is retained on its own topic: the latest per alert.
+        topics = [topic for topic, _ in subscriber.received]
+        assert topics[0] == alert_topic("shop-1", "over_capacity", root=topic_root)
+        assert topics[2] == alert_topic("shop-1", "camera_offline", "entrance", topic_root)
+        # The webhook got the same six events, in order, with the secret, although its
+        # first two answers were 503.
+        wait_until(lambda: len(receiver.requests) == 6, timeout_seconds=10)
+        assert receiver.answers[:3] == [503, 503, 200]
+        assert receiver.events() == subscriber.events()
+        assert {headers["X-Footfall-Secret"] for headers, _ in receiver.requests} == {SECRET}
+        assert monitor.webhook is not None
+        assert monitor.webhook.stats.failed_attempts == 2
+    finally:
+        monitor.stop()
+        edge.close()
+        publisher.close()
+        service.stop()
