@@ -14,6 +14,7 @@ from rich.console import Console
 
 from command_line.exit_codes import fail
 from command_line.options import JSON_OPTION
+from command_line.progress import frame_progress
 from command_line.tables import Column, print_table
 from edge.config import EdgeConfig
 from edge.offline import ModelNotFoundError
@@ -51,17 +52,7 @@ def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
 
         return replay(config, camera_id, on_frame=report_line)
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        "[cyan]{task.fields[fps]} fps",
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with frame_progress(console) as progress:
         task = progress.add_task("counting", total=None, fps="-")
 
         def on_frame(done: int, total: int) -> None:

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from aggregator.config import AggregatorConfig
 from aggregator.ingest.service import AggregatorService
 from aggregator.storage.influx import InfluxClient, InfluxSettings, quote_identifier, quote_string
 from aggregator.storage.measurements import ENTRANCE_TRUE, LINE_COUNTS, LineCountsField, Tag
+from command_line.progress import frame_progress
 from command_line.tables import Column, print_table
 from edge.config import EdgeConfig, load_config
 from edge.transport.sinks import open_sink
@@ -117,15 +117,7 @@ def _count_clip(worker: EdgeWorker, console: Console) -> None:
     runtime = worker.cameras[0]
     total = runtime.source.frame_count // runtime.config.source.stride or None
     started = time.perf_counter()
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        "[cyan]{task.fields[fps]} fps",
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with frame_progress(console) as progress:
         task = progress.add_task(f"counting {runtime.config.id}", total=total, fps="-")
 
         def on_frame(processed: ProcessedFrame) -> None:
