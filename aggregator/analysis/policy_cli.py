@@ -77,6 +77,16 @@ def add(
     with influx_session(config, create_database=True, errors=(PolicyError,)) as client:
         policy = PolicyRegistry(client).add(name, store_ids, effective_date, timezones, description)
     zones = ", ".join(sorted(set(timezones.values())))
+    if policy.staggered:
+        waves: dict[str, list[str]] = {}
+        for store, day in policy.effective_dates.items():
+            waves.setdefault(day.isoformat(), []).append(store)
+        listed = "; ".join(f"{day}: {', '.join(stores)}" for day, stores in sorted(waves.items()))
+        console.print(
+            f"policy {policy.name!r} ({zones}) now covers {len(policy.stores)} store(s) in "
+            f"{len(waves)} waves (staggered roll-out): {listed}"
+        )
+        return
     console.print(
         f"policy {policy.name!r} effective {policy.effective_date} ({zones}) now covers "
         f"{len(policy.stores)} store(s): {', '.join(policy.stores)}"

@@ -112,6 +112,26 @@ def test_policy_cli_round_trip(influx: InfluxClient, tmp_path: Path) -> None:
     assert "no active policy named 'sunday-hours'" in again.output
 
 
+def test_policy_cli_adds_a_second_wave(influx: InfluxClient, tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.yaml"
+    config.write_text(
+        f"influx:\n  url: {influx.settings.url}\n  database: {influx.settings.database}\n"
+        "stores:\n  - id: shop-1\n    timezone: Europe/London\n"
+        "  - id: shop-2\n    timezone: Europe/London\n"
+    )
+    runner = CliRunner()
+    for store, day in (("shop-1", "2026-03-02"), ("shop-2", "2026-05-04")):
+        add = [
+            "policy", "add", "--name", "queue-rule", "--store", store, "--effective", day,
+            "--config", str(config),
+        ]  # fmt: skip
+        result = runner.invoke(app, add)
+        assert result.exit_code == 0, result.output
+    assert "2 waves (staggered roll-out): 2026-03-02: shop-1; 2026-05-04: shop-2" in " ".join(
+        result.output.split()
+    )
+
+
 def test_policy_cli_rejects_a_bad_date(influx: InfluxClient) -> None:
     arguments = [
         "policy", "add", "--name", "x", "--stores", "a", "--effective", "1 March",

@@ -1,13 +1,14 @@
-"""A staggered roll-out's result as a rich table: each adoption group with its controls and
-weekly effects, the aggregate, and the naive pooled estimate for contrast."""
+"""A staggered roll-out's result as a table (never cut: stacked on a narrow terminal): each
+adoption group with its controls and weekly effects, the aggregate, and the naive pooled
+estimate for contrast."""
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 
 from aggregator.analysis.impact.regression import Estimate
 from aggregator.analysis.impact.staggered import StaggeredReport
+from command_line.tables import Column, print_table
 
 
 def _interval(estimate: Estimate | None) -> str:
@@ -17,30 +18,32 @@ def _interval(estimate: Estimate | None) -> str:
 
 
 def render_staggered(report: StaggeredReport, console: Console) -> None:
-    table = Table(
-        title=(
-            f"policy {report.policy!r}: staggered roll-out, {len(report.groups)} adoption dates, "
-            f"{report.before_days} days before vs {report.after_days} after each; "
-            "Callaway-Sant'Anna (not-yet-treated and never-treated controls)"
-        ),
-        title_justify="left",
+    title = (
+        f"policy {report.policy!r}: staggered roll-out, {len(report.groups)} adoption dates, "
+        f"{report.before_days} days before vs {report.after_days} after each; "
+        "Callaway-Sant'Anna (not-yet-treated and never-treated controls)"
     )
-    for header in ("adoption date", "stores", "controls", "effect [95% CI]", "by week after"):
-        table.add_column(header, justify="left" if header != "effect [95% CI]" else "right")
-    for group in report.groups:
-        weeks = ", ".join(f"{week.effect_pct:+.1f}%" for week in group.weeks)
-        table.add_row(
+    columns = [
+        Column("adoption date"),
+        Column("stores", numeric=True),
+        Column("controls", numeric=True),
+        Column("effect [95% CI]", numeric=True),
+        Column("by week after"),
+    ]
+    rows = [
+        [
             str(group.adoption_date),
             str(len(group.stores)),
             str(len(group.controls)),
             _interval(group.estimate),
-            weeks or "-",
-        )
-    table.add_section()
-    table.add_row("aggregate", "", "", _interval(report.aggregate), "", style="bold")
-    table.add_row(
-        "naive pooled (first date)", "", "", _interval(report.naive_pooled), "biased: for contrast"
+            ", ".join(f"{week.effect_pct:+.1f}%" for week in group.weeks) or "-",
+        ]
+        for group in report.groups
+    ]
+    rows.append(["[bold]aggregate[/]", "", "", f"[bold]{_interval(report.aggregate)}[/]", ""])
+    rows.append(
+        ["naive pooled (first date)", "", "", _interval(report.naive_pooled), "biased: contrast"]
     )
-    console.print(table)
+    print_table(console, columns, rows, title=title)
     for warning in report.warnings:
         console.print(f"[yellow]warning[/] {warning}", highlight=False)
