@@ -12,8 +12,10 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from protocol.messages import SCHEMA_VERSION, Identifier, WireModel
+from protocol.messages import Identifier, WireModel
 
+ALERT_SCHEMA_VERSION: Literal[1] = 1
+"""Alert events are versioned on their own: a new count-interval schema does not change them."""
 AlertKind = Literal["over_capacity", "camera_offline", "visits_low"]
 ALERT_KINDS: tuple[AlertKind, ...] = ("over_capacity", "camera_offline", "visits_low")
 AlertState = Literal["fired", "cleared"]
@@ -29,7 +31,7 @@ class AlertEvent(WireModel):
     ``history_weeks``/``hour_start_utc`` for ``visits_low``.
     """
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = ALERT_SCHEMA_VERSION
     kind: AlertKind
     state: AlertState
     store_id: Identifier

@@ -192,3 +192,93 @@ def test_capacity_and_camera_alerts_fire_and_clear(
         edge.close()
         publisher.close()
         service.stop()
+
+
+class MovableClock:
+    """The monitor's clock, moved by the test: the visits alert judges whole past hours."""
+
+    def __init__(self, now_utc: datetime) -> None:
+        self.now_utc = now_utc
+
+    def __call__(self) -> datetime:
+        return self.now_utc
+
+
+def write_hourly_visits(influx: InfluxClient, visits_by_hour: dict[str, int]) -> None:
+    """Visits of shop-1 as ``footfall import csv`` stores them (one point per hour)."""
+    import pandas as pd
+
+    from aggregator.storage.hourly_visits import encode_hourly_visits
+
+    frame = pd.DataFrame(
+        {
+            "store": "shop-1",
+            "time_utc": pd.to_datetime(list(visits_by_hour), utc=True),
+            "visits": list(visits_by_hour.values()),
+            "interval_seconds": 3600.0,
+        }
+    )
+    for body in encode_hourly_visits(frame, "import", "visits", "test"):
+        influx.write_body(body)
+
+
+def test_visits_far_below_the_usual_fire_and_clear(
+    mosquitto_server: LocalService,
+    topic_root: str,
+    influx: InfluxClient,
+    tmp_path: Path,
+    subscriber: AlertSubscriber,
+) -> None:
+    """Monday 23 November 10:00-11:00 UTC had 40 visits; the four Mondays before had 100,
+    110, 90 and 120 at that hour: median 105, MAD 10, threshold 105 - 3 x 14.826 = 60.52, so
+    it fires. 11:00-12:00 had 95 against 100 every week (threshold 100 - 3 x sqrt(100) = 70):
+    it clears."""
+    receiver = WebhookReceiver(failures=0)
+    visits = {
+        "2026-10-26T10:00Z": 120,
+        "2026-11-02T10:00Z": 90,
+        "2026-11-09T10:00Z": 110,
+        "2026-11-16T10:00Z": 100,
+        "2026-11-23T10:00Z": 40,
+        "2026-11-16T09:00Z": 5,  # neighbouring hours are not the same hour
+        "2026-11-23T11:00Z": 95,
+        **{f"2026-{day}T11:00Z": 100 for day in ("10-26", "11-02", "11-09", "11-16")},
+    }
+    write_hourly_visits(influx, visits)
+    clock = MovableClock(datetime(2026, 11, 23, 11, 2, tzinfo=UTC))  # 11:00 + 180 s not yet
+    config = alert_config(mosquitto_server, topic_root, influx, tmp_path, receiver)
+    assert config.alerts is not None
+    monitor = AlertMonitor(
+        config, config.alerts, client_id=f"visits-{time.monotonic_ns()}", clock=clock
+    )
+    monitor.start()
+    try:
+        time.sleep(1.5)  # judged 09:00-10:00: no history for it, neither fired nor cleared
+        assert subscriber.events() == []
+        clock.now_utc = datetime(2026, 11, 23, 11, 3, tzinfo=UTC)
+        fired = wait_for_events(subscriber, 1)[0]
+        assert (fired.kind, fired.state, fired.store_id) == ("visits_low", "fired", "shop-1")
+        assert fired.values == {
+            "visits": 40,
+            "hour_start_utc": "2026-11-23T10:00:00+00:00",
+            "history_weeks": 4,
+            "median": 105.0,
+            "spread": pytest.approx(14.826),
+            "threshold": 60.52,
+        }
+        clock.now_utc = datetime(2026, 11, 23, 11, 40, tzinfo=UTC)
+        time.sleep(0.6)
+        assert len(subscriber.events()) == 1, "the same hour is judged once"
+        clock.now_utc = datetime(2026, 11, 23, 12, 3, tzinfo=UTC)
+        cleared = wait_for_events(subscriber, 2)[1]
+        assert (cleared.state, cleared.values["visits"], cleared.values["threshold"]) == (
+            "cleared",
+            95,
+            70.0,
+        )
+        assert cleared.fired_utc == fired.time_utc == datetime(2026, 11, 23, 11, 3, tzinfo=UTC)
+        wait_until(lambda: len(receiver.requests) == 2)
+        assert receiver.events() == subscriber.events()
+    finally:
+        monitor.stop()
+        receiver.close()
