@@ -6,24 +6,39 @@ only. A message carries counts and nothing else: no frames, crops, embeddings or
 Schema evolution: ``schema_version`` is a literal. A new, incompatible version gets a new
 model and a new topic root (``protocol.topics``); the aggregator keeps accepting the old one
 for as long as devices in the field send it.
+
+``CountInterval`` version 2 is a compatible extension under the same topic root: every line
+carries its ``role`` and every zone its ``role`` and ``dwell`` counts. Version 1 documents
+carry none of them and are read exactly as before (the aggregator accepts both for good; a
+version 1 aggregator refuses version 2 as ``unknown_schema_version``, so upgrade the
+aggregator before the edge). The version decides which fields must be present, not the
+presence of a field.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 SCHEMA_VERSION: Literal[1] = 1
+"""Version of every message but a count interval from a version 2 edge."""
+COUNT_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
+"""``CountInterval`` versions the aggregator reads (version 2: line and zone roles, dwell)."""
+DWELL_BUCKET_BOUNDS_SECONDS: tuple[float, float, float] = (30.0, 120.0, 600.0)
+"""Upper bounds of the first three dwell buckets (:class:`DwellCounts`); the last is open."""
 
 # Identifiers become MQTT topic levels and InfluxDB tag values: forbid MQTT wildcards and
 # separators, allow anything else (spaces, commas, '=', unicode are escaped downstream).
@@ -47,11 +62,66 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LineRole(StrEnum):
+    """What crossing a line means (schema version 2)."""
+
+    ENTRANCE = "entrance"
+    """A store entrance: entries are visits, entries minus exits move occupancy."""
+    PASSING = "passing"
+    """Outside the shop front: crossings are passers-by (capture rate = entries / them)."""
+    STAFF = "staff"
+    """A staff-only door (stockroom): crossings move occupancy but are never visits."""
+    INTERNAL = "internal"
+    """Inside the store (between departments): counted, neither visits nor occupancy."""
+
+
+class ZoneRole(StrEnum):
+    """What a zone is for (schema version 2)."""
+
+    COUNTING = "counting"
+    """People in it are counted (mean, max) and their dwell times reported."""
+    EXCLUSION = "exclusion"
+    """A staff door or stockroom: a track that starts or ends in it is not counted on
+    entrance lines (it is counted like a counting zone otherwise)."""
+
+
+def _without_none(value: Any, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    """Version 1 documents leave the version 2 fields out instead of sending them as null,
+    so they stay byte for byte what a version 1 edge sent."""
+    document: dict[str, Any] = handler(value)
+    return {key: item for key, item in document.items() if item is not None}
+
+
 class LineCount(WireModel):
     """People who crossed one virtual line during the interval, by direction."""
 
     entries: Count
     exits: Count
+    role: LineRole | None = None
+    """Schema version 2 (required there): what the crossings mean; absent in version 1."""
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_none(self, handler)
+
+
+class DwellCounts(WireModel):
+    """People who left one zone during the interval, by how long they had been in it
+    (seconds, from the first to the last frame in which the person was inside). Counts only:
+    no track ids, no times."""
+
+    under_30_seconds: Count = 0
+    from_30_to_120_seconds: Count = 0
+    from_120_to_600_seconds: Count = 0
+    over_600_seconds: Count = 0
+
+    def __add__(self, other: DwellCounts) -> DwellCounts:
+        return DwellCounts(
+            under_30_seconds=self.under_30_seconds + other.under_30_seconds,
+            from_30_to_120_seconds=self.from_30_to_120_seconds + other.from_30_to_120_seconds,
+            from_120_to_600_seconds=self.from_120_to_600_seconds + other.from_120_to_600_seconds,
+            over_600_seconds=self.over_600_seconds + other.over_600_seconds,
+        )
 
 
 class ZoneOccupancy(WireModel):
@@ -59,6 +129,14 @@ class ZoneOccupancy(WireModel):
 
     mean: Occupancy
     max: Count
+    role: ZoneRole | None = None
+    """Schema version 2 (required there); absent in version 1."""
+    dwell: DwellCounts | None = None
+    """Schema version 2 (required there): dwell times of the people who left the zone."""
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_none(self, handler)
 
     @model_validator(mode="after")
     def _mean_within_max(self) -> ZoneOccupancy:
@@ -75,9 +153,12 @@ class CountInterval(WireModel):
     keying every point on the interval start. ``merged_starts_utc`` lists, for an interval
     that the edge outbox merged from several smaller ones to stay within its disk quota, the
     starts of the intervals it replaces (the first is ``interval_start_utc``).
+
+    Version 2 (``schema_version=2``) requires ``role`` on every line and ``role`` and
+    ``dwell`` on every zone; version 1 forbids them.
     """
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     store_id: Identifier
     camera_id: Identifier
     sequence: Annotated[int, Field(ge=0, le=2**62)]
@@ -115,11 +196,27 @@ class CountInterval(WireModel):
                 for start in self.merged_starts_utc
             ):
                 raise ValueError("merged_starts_utc must lie inside the interval")
+        self._check_versioned_fields()
         return self
+
+    def _check_versioned_fields(self) -> None:
+        version_2 = self.schema_version == 2
+        for line_id, line in self.lines.items():
+            if (line.role is not None) != version_2:
+                raise ValueError(_versioned_field_error(self.schema_version, f"line {line_id}"))
+        for zone_id, zone in self.zones.items():
+            if (zone.role is not None) != version_2 or (zone.dwell is not None) != version_2:
+                raise ValueError(_versioned_field_error(self.schema_version, f"zone {zone_id}"))
 
     @property
     def duration_seconds(self) -> float:
         return (self.interval_end_utc - self.interval_start_utc).total_seconds()
+
+
+def _versioned_field_error(version: int, item: str) -> str:
+    if version == 2:
+        return f"{item}: schema_version 2 requires role (and dwell for a zone)"
+    return f"{item}: role and dwell are schema_version 2 fields, this is version 1"
 
 
 class CameraHealth(WireModel):

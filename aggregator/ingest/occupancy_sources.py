@@ -31,6 +31,7 @@ from aggregator.storage.measurements import (
     Tag,
 )
 from protocol import topics
+from protocol.messages import LineRole
 
 SYNC_FORMAT = 1
 SYNC_MODES = ("apply", "seed")
@@ -57,7 +58,8 @@ def rebuild_from_influx(
     entries, exits = LineCountsField.ENTRIES, LineCountsField.EXITS
     series = client.query(
         f"SELECT {entries}, {exits} FROM {LINE_COUNTS} "
-        f"WHERE {Tag.ENTRANCE} = {quote_string(ENTRANCE_TRUE)} "
+        f"WHERE ({Tag.ENTRANCE} = {quote_string(ENTRANCE_TRUE)} "
+        f"OR {Tag.ROLE} = {quote_string(LineRole.STAFF.value)}) "
         f"AND time >= {since_text} GROUP BY {Tag.STORE}, {Tag.CAMERA}, {Tag.LINE}"
     )
     records = [

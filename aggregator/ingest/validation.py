@@ -16,14 +16,15 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
-from protocol.messages import MAX_PAYLOAD_BYTES as PROTOCOL_MAX_PAYLOAD_BYTES
 from protocol.messages import (
+    COUNT_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     CameraHealth,
     CameraStatus,
     CountInterval,
     LiveCrossing,
 )
+from protocol.messages import MAX_PAYLOAD_BYTES as PROTOCOL_MAX_PAYLOAD_BYTES
 from protocol.settings import describe_errors
 from protocol.topics import CameraTopic, TopicError, parse_camera_topic
 
@@ -52,6 +53,11 @@ KINDS: Final[dict[str, type[BaseModel]]] = {
 }
 
 EdgeMessage = CountInterval | CameraHealth | CameraStatus | LiveCrossing
+
+SCHEMA_VERSIONS: Final[dict[type[BaseModel], tuple[int, ...]]] = {
+    CountInterval: COUNT_SCHEMA_VERSIONS,
+}
+"""Schema versions read per message model; any other model: ``SCHEMA_VERSION`` only."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ def validate_message(topic: str, payload: bytes, topic_root: str) -> EdgeMessage
     try:
         message: EdgeMessage = model.model_validate_json(payload)  # type: ignore[assignment]
     except ValidationError as error:
-        return _explain_failure(payload, error)
+        return _explain_failure(payload, error, SCHEMA_VERSIONS.get(model, (SCHEMA_VERSION,)))
     except (ValueError, RecursionError) as error:  # pydantic-core limits, deep nesting
         return Rejection("bad_json", f"{type(error).__name__}: {str(error)[:200]}")
     # Any backslash in an identifier appears in the JSON text as a backslash escape.
@@ -168,7 +174,9 @@ def _unstorable_identifier(message: EdgeMessage) -> str | None:
     return next((name for name in identifiers if name.endswith("\\")), None)
 
 
-def _explain_failure(payload: bytes, error: ValidationError) -> Rejection:
+def _explain_failure(
+    payload: bytes, error: ValidationError, versions: tuple[int, ...]
+) -> Rejection:
     """Name the first thing wrong with a payload that pydantic refused."""
     try:
         text = payload.decode("utf-8")
@@ -181,10 +189,12 @@ def _explain_failure(payload: bytes, error: ValidationError) -> Rejection:
     if not isinstance(document, dict):
         return Rejection("not_an_object", f"JSON {type(document).__name__}, expected an object")
     version = document.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION or isinstance(version, bool):
+    known = version in versions and (type(version) is int or version == SCHEMA_VERSION)
+    if not known:
         shown = json.dumps(version)[:40]
+        readable = " and ".join(str(number) for number in versions)
         return Rejection(
             "unknown_schema_version",
-            f"schema_version {shown}, this aggregator reads {SCHEMA_VERSION}",
+            f"schema_version {shown}, this aggregator reads {readable}",
         )
     return Rejection("invalid_fields", describe_errors(error)[:1000])

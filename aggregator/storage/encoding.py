@@ -24,13 +24,15 @@ from aggregator.storage.measurements import (
     ENTRANCE_FALSE,
     ENTRANCE_TRUE,
     LINE_COUNTS,
+    ZONE_DWELL,
     ZONE_OCCUPANCY,
     CameraIntervalsField,
     LineCountsField,
     Tag,
+    ZoneDwellField,
     ZoneOccupancyField,
 )
-from protocol.messages import CountInterval
+from protocol.messages import CountInterval, LineRole
 
 MAX_CACHED_SERIES = 200_000
 """Series keys kept escaped; beyond this the cache is cleared (bounded memory)."""
@@ -49,6 +51,9 @@ _CAMERA_SECONDS = f"{CameraIntervalsField.INTERVAL_SECONDS}="
 _SOFTWARE_VERSION = f"{CameraIntervalsField.SOFTWARE_VERSION}="
 _CONFIG_FINGERPRINT = f"{CameraIntervalsField.CONFIG_FINGERPRINT}="
 _CAMERA_ZEROS = f"{_FRAMES}0i,{_CAMERA_SECONDS}0.0"
+_DWELL_KEYS = tuple(f"{key}=" for key in ZoneDwellField.BUCKETS)
+_DWELL_SECONDS = f"{ZoneDwellField.INTERVAL_SECONDS}="
+_DWELL_ZEROS = ",".join(f"{key}0i" for key in _DWELL_KEYS) + f",{_DWELL_SECONDS}0.0"
 
 
 class PointEncoder:
@@ -110,14 +115,19 @@ class IntervalEncoder:
         heads = self._heads
         lines = []
         for line_id, counts in message.lines.items():
-            is_entrance = entrance_lines is None or line_id in entrance_lines
+            role = counts.role
+            if role is None:
+                is_entrance = entrance_lines is None or line_id in entrance_lines
+            else:
+                is_entrance = role is LineRole.ENTRANCE
             entrance = ENTRANCE_TRUE if is_entrance else ENTRANCE_FALSE
-            line_key = (LINE_COUNTS, store, camera, line_id, entrance)
+            line_key = (LINE_COUNTS, store, camera, line_id, entrance, role or "")
             head = heads.get(line_key) or self._head(
                 line_key,
                 (Tag.CAMERA, camera),
                 (Tag.ENTRANCE, entrance),
                 (Tag.LINE, line_id),
+                *(() if role is None else ((Tag.ROLE, role.value),)),
                 (Tag.STORE, store),
             )
             lines.append(
@@ -134,6 +144,33 @@ class IntervalEncoder:
                 f"{head} {_MEAN}{encode_field_value(float(zone.mean))},{_MAX}{zone.max}i,"
                 f"{_ZONE_SECONDS}{seconds} {start}"
             )
+        for zone_id, zone in message.zones.items():
+            if zone.dwell is None or zone.role is None:
+                continue
+            dwell_key = (ZONE_DWELL, store, camera, zone_id, zone.role.value)
+            head = heads.get(dwell_key) or self._head(
+                dwell_key,
+                (Tag.CAMERA, camera),
+                (Tag.ROLE, zone.role.value),
+                (Tag.STORE, store),
+                (Tag.ZONE, zone_id),
+            )
+            dwell = zone.dwell
+            counts_text = ",".join(
+                f"{key}{count}i"
+                for key, count in zip(
+                    _DWELL_KEYS,
+                    (
+                        dwell.under_30_seconds,
+                        dwell.from_30_to_120_seconds,
+                        dwell.from_120_to_600_seconds,
+                        dwell.over_600_seconds,
+                    ),
+                    strict=True,
+                )
+            )
+            lines.append(f"{head} {counts_text},{_DWELL_SECONDS}{seconds} {start}")
+            lines.extend(f"{head} {_DWELL_ZEROS} {moment}" for moment in replaced)
         camera_key = (CAMERA_INTERVALS, store, camera)
         head = heads.get(camera_key) or self._head(
             camera_key, (Tag.CAMERA, camera), (Tag.STORE, store)

@@ -6,8 +6,14 @@ Every count point is keyed on (measurement, store, camera, line|zone, interval s
 redelivered or replayed message overwrites itself instead of adding: at-least-once delivery
 becomes exactly-once totals without a deduplication database.
 
-- ``line_counts`` — tags store, camera, line, entrance ("true"/"false");
-  fields entries i, exits i, interval_seconds f
+- ``line_counts`` — tags store, camera, line, entrance ("true"/"false"), and from schema
+  version 2 intervals role (``protocol.messages.LineRole``: entrance, passing, staff,
+  internal); fields entries i, exits i, interval_seconds f. Version 1 intervals keep the
+  tag set they always had (no role), so a redelivered old interval overwrites its own point.
+- ``zone_dwell`` — tags store, camera, zone, role (``ZoneRole``: counting, exclusion); fields
+  under_30_seconds i, from_30_to_120_seconds i, from_120_to_600_seconds i,
+  over_600_seconds i (people who left the zone in the interval, by dwell time),
+  interval_seconds f; schema version 2 only
 - ``zone_occupancy`` — tags store, camera, zone; fields mean f, max i, interval_seconds f
 - ``camera_intervals`` — tags store, camera; fields frames i, sequence i,
   interval_seconds f, software_version s, config_fingerprint s
@@ -45,6 +51,7 @@ EDGE_STATUS: Final = "edge_status"
 POLICY_CHANGES: Final = "policy_changes"
 POLICY_EFFECTS: Final = "policy_effects"
 STORE_TRANSACTIONS: Final = "store_transactions"
+ZONE_DWELL: Final = "zone_dwell"
 MEASUREMENTS: Final = (
     LINE_COUNTS,
     ZONE_OCCUPANCY,
@@ -55,6 +62,7 @@ MEASUREMENTS: Final = (
     POLICY_CHANGES,
     POLICY_EFFECTS,
     STORE_TRANSACTIONS,
+    ZONE_DWELL,
 )
 
 ENTRANCE_TRUE: Final = "true"
@@ -73,6 +81,8 @@ class Tag:
     LINE: Final = "line"
     ENTRANCE: Final = "entrance"
     ZONE: Final = "zone"
+    ROLE: Final = "role"
+    """A line's or zone's role (``protocol.messages.LineRole`` / ``ZoneRole`` values)."""
     POLICY: Final = "policy"
     METHOD: Final = "method"
 
@@ -91,6 +101,23 @@ class ZoneOccupancyField:
     MEAN: Final = "mean"
     MAX: Final = "max"
     INTERVAL_SECONDS: Final = "interval_seconds"
+
+
+class ZoneDwellField:
+    """Fields of ``zone_dwell``: people who left one zone in one interval, by dwell time
+    (bounds ``protocol.messages.DWELL_BUCKET_BOUNDS_SECONDS``)."""
+
+    UNDER_30_SECONDS: Final = "under_30_seconds"
+    FROM_30_TO_120_SECONDS: Final = "from_30_to_120_seconds"
+    FROM_120_TO_600_SECONDS: Final = "from_120_to_600_seconds"
+    OVER_600_SECONDS: Final = "over_600_seconds"
+    INTERVAL_SECONDS: Final = "interval_seconds"
+    BUCKETS: Final = (
+        UNDER_30_SECONDS,
+        FROM_30_TO_120_SECONDS,
+        FROM_120_TO_600_SECONDS,
+        OVER_600_SECONDS,
+    )
 
 
 class CameraIntervalsField:

@@ -21,6 +21,7 @@ from aggregator.storage.measurements import (
     POLICY_EFFECTS,
     STORE_OCCUPANCY,
     STORE_TRANSACTIONS,
+    ZONE_DWELL,
     ZONE_OCCUPANCY,
     CameraIntervalsField,
     EdgeHealthField,
@@ -31,14 +32,20 @@ from aggregator.storage.measurements import (
     StoreOccupancyField,
     StoreTransactionsField,
     Tag,
+    ZoneDwellField,
     ZoneOccupancyField,
 )
-from protocol.messages import CameraHealth, CameraStatus, CountInterval
+from protocol.messages import CameraHealth, CameraStatus, CountInterval, LineCount, LineRole
 
 
-def _entrance_tag(line_id: str, entrance_lines: set[str] | None) -> str:
-    """The ``entrance`` tag value of ``line_id``; ``entrance_lines`` None: every line is one."""
-    is_entrance = entrance_lines is None or line_id in entrance_lines
+def _entrance_tag(line_id: str, line: LineCount, entrance_lines: set[str] | None) -> str:
+    """The ``entrance`` tag value of a line. A version 2 line's own role decides; a version 1
+    line (no role) is an entrance when ``entrance_lines`` (the store registry) lists it, or
+    when that is None (every line is one)."""
+    if line.role is not None:
+        is_entrance = line.role is LineRole.ENTRANCE
+    else:
+        is_entrance = entrance_lines is None or line_id in entrance_lines
     return ENTRANCE_TRUE if is_entrance else ENTRANCE_FALSE
 
 
@@ -52,6 +59,7 @@ def interval_points(message: CountInterval, entrance_lines: set[str] | None) -> 
     return [
         *_line_points(message, entrance_lines),
         *_zone_points(message),
+        *_dwell_points(message),
         *_camera_points(message),
     ]
 
@@ -64,8 +72,10 @@ def _line_points(message: CountInterval, entrance_lines: set[str] | None) -> lis
             Tag.STORE: message.store_id,
             Tag.CAMERA: message.camera_id,
             Tag.LINE: line_id,
-            Tag.ENTRANCE: _entrance_tag(line_id, entrance_lines),
+            Tag.ENTRANCE: _entrance_tag(line_id, line, entrance_lines),
         }
+        if line.role is not None:
+            tags[Tag.ROLE] = line.role.value
         points.append(
             Point(
                 LINE_COUNTS,
@@ -104,6 +114,37 @@ def _zone_points(message: CountInterval) -> list[Point]:
         )
         for zone_id, zone in message.zones.items()
     ]
+
+
+def _dwell_points(message: CountInterval) -> list[Point]:
+    """Dwell buckets of the zones of a version 2 interval; zeros at the starts a merged
+    interval replaces (as for lines)."""
+    seconds = message.duration_seconds
+    points: list[Point] = []
+    for zone_id, zone in message.zones.items():
+        if zone.dwell is None or zone.role is None:
+            continue
+        tags = {
+            Tag.STORE: message.store_id,
+            Tag.CAMERA: message.camera_id,
+            Tag.ZONE: zone_id,
+            Tag.ROLE: zone.role.value,
+        }
+        dwell = zone.dwell
+        fields: dict[str, FieldValue] = {
+            ZoneDwellField.UNDER_30_SECONDS: dwell.under_30_seconds,
+            ZoneDwellField.FROM_30_TO_120_SECONDS: dwell.from_30_to_120_seconds,
+            ZoneDwellField.FROM_120_TO_600_SECONDS: dwell.from_120_to_600_seconds,
+            ZoneDwellField.OVER_600_SECONDS: dwell.over_600_seconds,
+            ZoneDwellField.INTERVAL_SECONDS: seconds,
+        }
+        points.append(Point(ZONE_DWELL, tags, fields, message.interval_start_utc))
+        zeros: dict[str, FieldValue] = dict.fromkeys(ZoneDwellField.BUCKETS, 0)
+        zeros[ZoneDwellField.INTERVAL_SECONDS] = 0.0
+        points.extend(
+            Point(ZONE_DWELL, tags, zeros, replaced) for replaced in message.merged_starts_utc[1:]
+        )
+    return points
 
 
 def _camera_points(message: CountInterval) -> list[Point]:

@@ -19,8 +19,10 @@ from protocol.messages import (
     MAX_INTERVAL,
     MAX_PAYLOAD_BYTES,
     CountInterval,
+    DwellCounts,
     LineCount,
     ZoneOccupancy,
+    ZoneRole,
 )
 
 
@@ -38,6 +40,7 @@ def can_merge(earlier: CountInterval, later: CountInterval) -> bool:
         and earlier.camera_id == later.camera_id
         and earlier.software_version == later.software_version
         and earlier.config_fingerprint == later.config_fingerprint
+        and earlier.schema_version == later.schema_version
         and earlier.interval_end_utc <= later.interval_start_utc
     )
 
@@ -48,18 +51,23 @@ def _merge_lines(earlier: CountInterval, later: CountInterval) -> dict[str, Line
         first = earlier.lines.get(line_id, LineCount(entries=0, exits=0))
         second = later.lines.get(line_id, LineCount(entries=0, exits=0))
         lines[line_id] = LineCount(
-            entries=first.entries + second.entries, exits=first.exits + second.exits
+            entries=first.entries + second.entries,
+            exits=first.exits + second.exits,
+            role=first.role or second.role,
         )
     return lines
 
 
 def _merge_zones(earlier: CountInterval, later: CountInterval) -> dict[str, ZoneOccupancy]:
-    """Frame-weighted means; a zone absent from one interval is weighted over the other only."""
+    """Frame-weighted means; a zone absent from one interval is weighted over the other only.
+    Dwell counts (schema version 2) are summed."""
     zones: dict[str, ZoneOccupancy] = {}
     for zone_id in [*earlier.zones, *(key for key in later.zones if key not in earlier.zones)]:
         weighted_sum = 0.0
         weight_frames = 0
         maximum = 0
+        role: ZoneRole | None = None
+        dwell: DwellCounts | None = None
         for interval in (earlier, later):
             zone = interval.zones.get(zone_id)
             if zone is None:
@@ -67,8 +75,13 @@ def _merge_zones(earlier: CountInterval, later: CountInterval) -> dict[str, Zone
             weighted_sum += zone.mean * interval.frames
             weight_frames += interval.frames
             maximum = max(maximum, zone.max)
+            role = role or zone.role
+            if zone.dwell is not None:
+                dwell = zone.dwell if dwell is None else dwell + zone.dwell
         mean = weighted_sum / weight_frames if weight_frames else 0.0
-        zones[zone_id] = ZoneOccupancy(mean=min(mean, float(maximum)), max=maximum)
+        zones[zone_id] = ZoneOccupancy(
+            mean=min(mean, float(maximum)), max=maximum, role=role, dwell=dwell
+        )
     return zones
 
 
@@ -85,6 +98,7 @@ def merge_intervals(
         return None
     try:
         merged = CountInterval(
+            schema_version=earlier.schema_version,
             store_id=earlier.store_id,
             camera_id=earlier.camera_id,
             sequence=sequence,

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from aggregator.storage.encoding import IntervalEncoder, PointEncoder
 from aggregator.storage.line_protocol import encode_points
 from aggregator.storage.points import interval_points
-from protocol.messages import CountInterval, LineCount, ZoneOccupancy
+from protocol.messages import (
+    CountInterval,
+    DwellCounts,
+    LineCount,
+    LineRole,
+    ZoneOccupancy,
+    ZoneRole,
+)
 
 names = st.text(
     alphabet=st.characters(
@@ -33,7 +40,23 @@ def intervals(draw: st.DrawFn) -> CountInterval:
         for part in range(merged_count + 1)
     ]
     zone_max = draw(st.integers(0, 50))
+    version = draw(st.sampled_from([1, 2]))
+    counts = st.integers(0, 1_000_000)
+    line_roles = st.none() if version == 1 else st.sampled_from(LineRole)
+    zone_roles = st.none() if version == 1 else st.sampled_from(ZoneRole)
+    dwell = (
+        st.none()
+        if version == 1
+        else st.builds(
+            DwellCounts,
+            under_30_seconds=counts,
+            from_30_to_120_seconds=counts,
+            from_120_to_600_seconds=counts,
+            over_600_seconds=counts,
+        )
+    )
     return CountInterval(
+        schema_version=version,
         store_id=draw(names),
         camera_id=draw(names),
         sequence=draw(st.integers(0, 2**62)),
@@ -47,6 +70,7 @@ def intervals(draw: st.DrawFn) -> CountInterval:
                     LineCount,
                     entries=st.integers(0, 1_000_000),
                     exits=st.integers(0, 1_000_000),
+                    role=line_roles,
                 ),
                 max_size=3,
             )
@@ -58,6 +82,8 @@ def intervals(draw: st.DrawFn) -> CountInterval:
                     ZoneOccupancy,
                     mean=st.floats(0, zone_max, allow_nan=False),
                     max=st.just(zone_max),
+                    role=zone_roles,
+                    dwell=dwell,
                 ),
                 max_size=2,
             )

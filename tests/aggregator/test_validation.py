@@ -82,7 +82,9 @@ def test_health_and_status_are_accepted() -> None:
         (b'{"store_id": "\xc3\x28"}', "bad_utf8"),
         (b"[1, 2, 3]", "not_an_object"),
         (b"42", "not_an_object"),
-        (encoded(interval(schema_version=2)), "unknown_schema_version"),
+        (encoded(interval(schema_version=3)), "unknown_schema_version"),
+        (encoded(interval(schema_version=2.0)), "unknown_schema_version"),
+        (encoded(interval(schema_version=2)), "invalid_fields"),  # version 2 without roles
         (encoded(interval(schema_version="1")), "unknown_schema_version"),
         (encoded(interval(frames="many")), "invalid_fields"),
         (encoded(interval(lines={"entrance": {"entries": -1, "exits": 0}})), "invalid_fields"),

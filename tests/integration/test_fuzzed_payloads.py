@@ -107,10 +107,10 @@ truncated = st.integers(0, len(encoded(TEMPLATE)) - 1).map(
 )
 
 unknown_versions = (
-    st.integers().filter(lambda version: version != 1)
+    st.integers().filter(lambda version: version not in (1, 2))
     | st.text(max_size=5)
     | st.none()
-    | st.floats(allow_nan=False).filter(lambda version: version != 1)
+    | st.floats(allow_nan=False).filter(lambda version: version not in (1, 2))
     | st.lists(st.integers(), max_size=2)
 ).map(lambda version: ("unknown_version", encoded({**TEMPLATE, "schema_version": version})))
 
