@@ -232,6 +232,25 @@ def test_store_device_cannot_publish_for_another_store_or_spoof_occupancy(login:
     assert api.received == []
 
 
+def test_live_crossings_go_from_a_store_to_every_aggregator_and_nowhere_else(login: Any) -> None:
+    """Issue 9: a store's device may publish its own cameras' live crossings only; every
+    aggregator replica reads them without a shared subscription."""
+    replicas = [login.as_user(AGGREGATOR_USER), login.as_user(AGGREGATOR_USER)]
+    for replica in replicas:
+        replica.subscribe("footfall/v1/+/+/live")
+    api = login.as_user(API_USER)
+    api.subscribe("footfall/v1/+/+/live")
+    time.sleep(SETTLE_SECONDS)
+    device_a = login.as_user(store_user("shop-a"))
+    assert device_a.publish("footfall/v1/shop-b/door/live", b"forged") == NOT_AUTHORIZED
+    assert device_a.publish("footfall/v1/shop-a/door/live", b"crossing") == 0
+    for replica in replicas:
+        replica.wait_for("footfall/v1/shop-a/door/live", b"crossing")
+        assert replica.received == [("footfall/v1/shop-a/door/live", b"crossing")]
+    time.sleep(SETTLE_SECONDS)
+    assert api.received == []
+
+
 def test_store_device_reads_nothing_of_other_stores(login: Any) -> None:
     device_a = login.as_user(store_user("shop-a"))
     for topic in ("footfall/v1/#", "footfall/v1/shop-b/#", "$share/spy/footfall/v1/+/+/counts"):
