@@ -31,8 +31,9 @@ from zoneinfo import ZoneInfo
 from aggregator.config import AggregatorConfig, StoreConfig
 from aggregator.ingest.line_ledger import LineLedger, LiveMark
 from aggregator.storage.line_protocol import Point, aware_to_nanoseconds
+from aggregator.storage.line_roles import effective_role, moves_occupancy
 from aggregator.storage.points import occupancy_point
-from protocol.messages import CountInterval, LineCount, LineRole, LiveCrossing, StoreOccupancy
+from protocol.messages import CountInterval, LiveCrossing, StoreOccupancy
 
 LIVE_GRACE_SECONDS = 300.0
 """Live crossings whose interval has not arrived this long after its planned end are
@@ -242,17 +243,6 @@ class StoreOccupancyTracker:
         )
 
 
-def moves_occupancy(line_id: str, line: LineCount, entrances: set[str] | None) -> bool:
-    """Whether a line's crossings move occupancy. A schema version 2 line says so by its
-    role: entrances and staff doors do (a staff door's crossings are never visits, that is
-    the ``entrance`` tag of ``line_counts``), passing and internal lines do not. A version 1
-    line does when the store registry lists it among the camera's entrance lines (None: every
-    line)."""
-    if line.role is not None:
-        return line.role in (LineRole.ENTRANCE, LineRole.STAFF)
-    return entrances is None or line_id in entrances
-
-
 class OccupancyBook:
     """Trackers of every store that has sent counts; marks stores whose figures changed."""
 
@@ -292,7 +282,7 @@ class OccupancyBook:
         replaced_ns = [aware_to_nanoseconds(start) for start in message.merged_starts_utc[1:]]
         changed = []
         for line_id, line in message.lines.items():
-            if not moves_occupancy(line_id, line, entrances):
+            if not moves_occupancy(line_id, effective_role(line_id, line, entrances), entrances):
                 continue
             for interval_ns, entries, exits in [
                 (start_ns, line.entries, line.exits),

@@ -19,6 +19,7 @@ from aggregator.storage.line_protocol import (
     escape_measurement,
     to_nanoseconds,
 )
+from aggregator.storage.line_roles import effective_role, is_entrance
 from aggregator.storage.measurements import (
     CAMERA_INTERVALS,
     ENTRANCE_FALSE,
@@ -32,7 +33,7 @@ from aggregator.storage.measurements import (
     ZoneDwellField,
     ZoneOccupancyField,
 )
-from protocol.messages import CountInterval, LineRole
+from protocol.messages import CountInterval
 
 MAX_CACHED_SERIES = 200_000
 """Series keys kept escaped; beyond this the cache is cleared (bounded memory)."""
@@ -115,12 +116,10 @@ class IntervalEncoder:
         heads = self._heads
         lines = []
         for line_id, counts in message.lines.items():
-            role = counts.role
-            if role is None:
-                is_entrance = entrance_lines is None or line_id in entrance_lines
-            else:
-                is_entrance = role is LineRole.ENTRANCE
-            entrance = ENTRANCE_TRUE if is_entrance else ENTRANCE_FALSE
+            role = effective_role(line_id, counts, entrance_lines)
+            entrance = (
+                ENTRANCE_TRUE if is_entrance(line_id, role, entrance_lines) else ENTRANCE_FALSE
+            )
             line_key = (LINE_COUNTS, store, camera, line_id, entrance, role or "")
             head = heads.get(line_key) or self._head(
                 line_key,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from aggregator.storage.line_protocol import FieldValue, Point
+from aggregator.storage.line_roles import effective_role, is_entrance
 from aggregator.storage.measurements import (
     CAMERA_INTERVALS,
     EDGE_HEALTH,
@@ -35,23 +36,13 @@ from aggregator.storage.measurements import (
     ZoneDwellField,
     ZoneOccupancyField,
 )
-from protocol.messages import CameraHealth, CameraStatus, CountInterval, LineCount, LineRole
-
-
-def _entrance_tag(line_id: str, line: LineCount, entrance_lines: set[str] | None) -> str:
-    """The ``entrance`` tag value of a line. A version 2 line's own role decides; a version 1
-    line (no role) is an entrance when ``entrance_lines`` (the store registry) lists it, or
-    when that is None (every line is one)."""
-    if line.role is not None:
-        is_entrance = line.role is LineRole.ENTRANCE
-    else:
-        is_entrance = entrance_lines is None or line_id in entrance_lines
-    return ENTRANCE_TRUE if is_entrance else ENTRANCE_FALSE
+from protocol.messages import CameraHealth, CameraStatus, CountInterval
 
 
 def interval_points(message: CountInterval, entrance_lines: set[str] | None) -> list[Point]:
     """Points for one count interval. ``entrance_lines`` lists the lines that count as store
-    entrances (None: every line is an entrance).
+    entrances (None: every line is an entrance; for version 2 lines see
+    :mod:`aggregator.storage.line_roles`).
 
     An interval merged by the edge outbox carries its totals at its start and writes zeros at
     the starts it replaces, overwriting any earlier delivery of those smaller intervals.
@@ -68,14 +59,16 @@ def _line_points(message: CountInterval, entrance_lines: set[str] | None) -> lis
     seconds = message.duration_seconds
     points: list[Point] = []
     for line_id, line in message.lines.items():
+        role = effective_role(line_id, line, entrance_lines)
+        entrance = is_entrance(line_id, role, entrance_lines)
         tags = {
             Tag.STORE: message.store_id,
             Tag.CAMERA: message.camera_id,
             Tag.LINE: line_id,
-            Tag.ENTRANCE: _entrance_tag(line_id, line, entrance_lines),
+            Tag.ENTRANCE: ENTRANCE_TRUE if entrance else ENTRANCE_FALSE,
         }
-        if line.role is not None:
-            tags[Tag.ROLE] = line.role.value
+        if role is not None:
+            tags[Tag.ROLE] = role.value
         points.append(
             Point(
                 LINE_COUNTS,

@@ -231,3 +231,32 @@ def test_version_1_lines_still_follow_the_registry() -> None:
         )
     )
     assert book.snapshots(NOW)[0].occupancy == 6
+
+
+@pytest.mark.parametrize(
+    ("registry_lines", "expected"),
+    [
+        (None, {"door": "entrance", "street": "passing", "staff-door": "staff"}),
+        # the registry narrows entrances: an edge 'entrance' it does not list is internal
+        (["street"], {"door": "internal", "street": "passing", "staff-door": "staff"}),
+        (["door"], {"door": "entrance", "street": "passing", "staff-door": "staff"}),
+    ],
+)
+def test_the_registry_only_narrows_entrances(
+    registry_lines: list[str] | None, expected: dict[str, str]
+) -> None:
+    lines = IntervalEncoder().encode(
+        version_2(**{key: STORE_LINES[key] for key in expected}),
+        None if registry_lines is None else set(registry_lines),
+    )
+    stored = {}
+    for text in lines:
+        if text.startswith(LINE_COUNTS):
+            tags = dict(part.split("=") for part in text.split(" ")[0].split(",")[1:])
+            stored[tags[Tag.LINE]] = tags[Tag.ROLE]
+            assert tags[Tag.ENTRANCE] == ("true" if tags[Tag.ROLE] == "entrance" else "false")
+    assert stored == expected
+    book = OccupancyBook(registry(registry_lines), NOW)
+    book.apply_message(version_2(**{key: STORE_LINES[key] for key in expected}))
+    occupancy = book.snapshots(NOW)[0].occupancy
+    assert occupancy == (3 if expected["door"] == "entrance" else 0)  # door 10-4, staff 2-5
