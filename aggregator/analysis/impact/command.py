@@ -244,6 +244,12 @@ def impact(
         )  # fmt: skip
         settings = _settings(treatment, config, client, options)
         if settings.staggered:
+            if plot is not None or html is not None or store_effects:
+                raise fail(
+                    "a staggered roll-out prints its waves (table or --json); --plot, --report "
+                    "and --store-effects are for one effective date: analyse a wave with "
+                    "--store ... --effective DATE"
+                )
             _staggered(settings, make_loader(from_csv, client), as_json)
             return
         report = run_impact(settings, make_loader(from_csv, client))

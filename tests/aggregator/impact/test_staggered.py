@@ -15,6 +15,8 @@ from aggregator.analysis.impact.settings import ImpactSettings
 from aggregator.analysis.impact.source import FrameVisitLoader
 from aggregator.analysis.impact.staggered import run_staggered
 from aggregator.analysis.impact.synthetic import synthetic_visits
+from aggregator.analysis.importers.writer import VisitSource, write_hourly_visits
+from aggregator.storage.influx import InfluxClient
 from footfall.cli import app
 
 LONDON = "Europe/London"
@@ -98,3 +100,38 @@ def test_staggered_from_the_command_line(tmp_path: Path) -> None:
     table = CliRunner(env={"COLUMNS": "250"}).invoke(app, arguments)
     assert table.exit_code == 0, table.output
     assert "staggered roll-out, 3 adoption dates" in " ".join(table.output.split())
+
+
+def test_staggered_policy_from_the_registry(influx: InfluxClient) -> None:
+    # the waves registered one by one under one policy, visits in InfluxDB (a smaller world:
+    # 4 stores a wave, 8 never treated, only the days analysed)
+    waves = {day: (effect, members[:4]) for day, (effect, members) in WAVES.items()}
+    kept = [*(store for _, members in waves.values() for store in members), *NEVER[:8]]
+    hourly = _visits()
+    local_days = hourly["time_utc"].dt.tz_convert(LONDON).dt.tz_localize(None)
+    first, last = min(WAVES) - timedelta(days=29), max(WAVES) + timedelta(days=29)
+    inside = (local_days >= pd.Timestamp(first)) & (local_days <= pd.Timestamp(last))
+    hourly = hourly[hourly["store"].isin(kept) & inside]
+    write_hourly_visits(influx, hourly, VisitSource("camera", "door", "test"), "test")
+    connection = ["--influx-url", influx.settings.url, "--database", influx.settings.database]
+    runner = CliRunner()
+    for day, (_, members) in waves.items():
+        add = ["policy", "add", "--name", "waves", "--store", ",".join(members)]
+        added = runner.invoke(app, [*add, "--effective", str(day), "--tz", LONDON, *connection])
+        assert added.exit_code == 0, added.output
+    result = runner.invoke(app, ["impact", "--policy", "waves", "--json", *connection])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["design"] == "staggered"
+    assert [group["adoption_date"] for group in report["groups"]] == [str(day) for day in WAVES]
+    for group in report["groups"]:
+        assert group["controls"]  # never-treated or not-yet-treated stores only
+        assert not set(group["controls"]) & set(
+            waves[date.fromisoformat(group["adoption_date"])][1]
+        )
+    assert report["aggregate"]["ci_low_pct"] > 0
+    refused = runner.invoke(app, ["impact", "--policy", "waves", "--plot", "x.png", *connection])
+    assert refused.exit_code == 2
+    assert "--plot, --report and --store-effects are for one effective date" in " ".join(
+        refused.output.split()
+    )
