@@ -45,11 +45,14 @@ def build(
     ),
 ) -> None:
     """Generate the dashboards' JSON from their Python definitions."""
+    from dashboards.alert_rules import ALERTING, RULES_FILE, alert_rules_stale, write_alert_rules
     from dashboards.build import stale_files, write_dashboards
 
     timezone = _check_timezone(timezone)
     if check:
         stale = stale_files(output, timezone)
+        if alert_rules_stale():
+            stale.append(str(ALERTING / RULES_FILE))
         if stale:
             console.print(
                 f"[bold red]stale:[/] {', '.join(stale)} in {output}; "
@@ -61,6 +64,7 @@ def build(
         return
     for path in write_dashboards(output, timezone):
         console.print(f"wrote {path}")
+    console.print(f"wrote {write_alert_rules()}")  # Grafana alert rules, time-zone free
 
 
 @app.command("push")

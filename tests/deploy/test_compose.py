@@ -102,6 +102,9 @@ def test_grafana_mounts_match_the_provisioning_files(resolved: dict[str, Any]) -
     assert Path(grafana["/etc/grafana/provisioning/datasources"]) == datasource
     (source,) = yaml.safe_load((datasource / "footfall.yaml").read_text())["datasources"]
     assert source["url"] == "http://influxdb:8086"
+    alerting = REPOSITORY / "dashboards" / "provisioning" / "alerting"
+    assert Path(grafana["/etc/grafana/provisioning/alerting"]) == alerting
+    assert (alerting / "footfall-alerts.yaml").is_file()
 
 
 def test_configs_are_valid_and_their_secrets_are_mounted(resolved: dict[str, Any]) -> None:
