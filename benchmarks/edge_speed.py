@@ -43,6 +43,10 @@ RUNS: dict[str, dict[str, Any]] = {
     "footfall-regions-motion": {
         "detector": {"regions": {"enabled": True}, "motion": {"enabled": True}}
     },
+    "footfall-default-openvino-f32": {"detector": {}, "precision": "f32"},
+    "footfall-default-openvino-f32-1-thread": {"detector": {"threads": 1}, "precision": "f32"},
+    "footfall-default-int8": {"detector": {}, "precision": "int8"},
+    "footfall-default-int8-1-thread": {"detector": {"threads": 1}, "precision": "int8"},
     "footfall-openvino-960": {"detector": {"backend": "openvino", "imgsz": 960}},
     "footfall-onnxruntime-1280": {"detector": {"backend": "onnxruntime"}},
     "footfall-ultralytics-1280": {"detector": {"backend": "ultralytics"}},
@@ -158,6 +162,29 @@ def run_anchor(video: Path, line: str, fps: float, imgsz: int) -> dict[str, Any]
     }
 
 
+def precision_detector(config: Any, spec: dict[str, Any]) -> Any:
+    """OpenVINO forced to float32, or the INT8 export named by ``$FOOTFALL_INT8_MODEL`` (made by
+    ``footfall edge quantize``); None: what the config picks (bfloat16 on this CPU)."""
+    import os
+
+    from edge.vision.detector import exported_model
+    from edge.vision.runtime.metadata import load_exported_model
+    from edge.vision.runtime.openvino_runtime import OpenVinoDetector
+
+    precision = spec.get("precision")
+    if precision == "f32":
+        exported = exported_model(config.detector)
+        if exported is None:
+            raise SystemExit("no exported model: run footfall edge export")
+        return OpenVinoDetector(exported, config.detector, precision="f32")
+    if precision == "int8":
+        path = os.environ.get("FOOTFALL_INT8_MODEL")
+        if not path:
+            raise SystemExit("set FOOTFALL_INT8_MODEL to an export made by footfall edge quantize")
+        return OpenVinoDetector(load_exported_model(Path(path)), config.detector)
+    return None
+
+
 def run_footfall(video: Path, line: str, fps: float, spec: dict[str, Any]) -> dict[str, Any]:
     from edge.config import EdgeConfig
     from edge.transport.sinks import MemorySink, open_sink
@@ -203,7 +230,9 @@ def run_footfall(video: Path, line: str, fps: float, spec: dict[str, Any]) -> di
             if processed.camera.config.id == "camera-0":
                 people.append(len(processed.detected))
 
-        worker = EdgeWorker(config, sink, on_frame=record)
+        worker = EdgeWorker(
+            config, sink, detector=precision_detector(config, spec), on_frame=record
+        )
         sink.start()
         started = time.perf_counter()
         worker.run()
@@ -251,14 +280,19 @@ BAR_PROFILES: dict[str, dict[str, Any]] = {
 """Detector settings of the whole-command runs; everything else is the shipped default."""
 
 
-def whole_command(command: list[str]) -> float:
-    """Wall-clock seconds of one command in a new process (start-up and model load included)."""
+def whole_command(command: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system, all threads) of one command in a new process,
+    start-up and model load included. CPU seconds hardly change when other work shares the
+    cores; wall-clock seconds do."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-2000:]}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def bar(video: Path, line: str, fps: float, frames: int, rounds: int) -> None:
@@ -272,6 +306,7 @@ def bar(video: Path, line: str, fps: float, frames: int, rounds: int) -> None:
     x1, y1, x2, y2 = (float(value) for value in points.split(","))
     footfall = str(Path(sys.executable).with_name("footfall"))
     seconds: dict[str, list[float]] = {name: [] for name in BAR_PROFILES}
+    cpu_seconds: dict[str, list[float]] = {name: [] for name in BAR_PROFILES}
     counts: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as directory:
         for name, detector in BAR_PROFILES.items():
@@ -292,31 +327,38 @@ def bar(video: Path, line: str, fps: float, frames: int, rounds: int) -> None:
             sys.executable, __file__, "--single", "objectcounter-1280",
             "--video", str(video), "--line", line, "--fps", str(fps),
         ]  # fmt: skip
-        anchor_seconds = 0.0
+        anchor_seconds = anchor_cpu = 0.0
         for round_index in range(rounds):
             for name in BAR_PROFILES:
                 report = Path(directory) / f"{name}.json"
-                seconds[name].append(
-                    whole_command(
-                        [footfall, "edge", "replay", str(video), "--config",
-                         str(Path(directory) / f"{name}.yaml"), "--report", str(report)]
-                    )
+                wall, cpu = whole_command(
+                    [footfall, "edge", "replay", str(video), "--config",
+                     str(Path(directory) / f"{name}.yaml"), "--report", str(report)]
                 )  # fmt: skip
+                seconds[name].append(wall)
+                cpu_seconds[name].append(cpu)
                 counts[name] = json.loads(report.read_text())["lines"]["door"]
-                print(f"{name}: {seconds[name][-1]:.1f} s", file=sys.stderr, flush=True)
+                print(f"{name}: {wall:.1f} s, cpu {cpu:.1f} s", file=sys.stderr, flush=True)
             if round_index == 0:
-                anchor_seconds = whole_command(anchor_command)
-                print(f"objectcounter-1280: {anchor_seconds:.1f} s", file=sys.stderr, flush=True)
-    anchor_fps = frames / anchor_seconds
+                anchor_seconds, anchor_cpu = whole_command(anchor_command)
+                print(
+                    f"objectcounter-1280: {anchor_seconds:.1f} s, cpu {anchor_cpu:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     print(f"\nwhole commands, {frames} frames, median of {rounds} (anchor: one run)")
-    print("| command | seconds | fps | × ObjectCounter | door in | door out |")
-    print("|---|---:|---:|---:|---:|---:|")
-    print(f"| ObjectCounter imgsz 1280 | {anchor_seconds:.1f} | {anchor_fps:.2f} | 1.0 | | |")
+    print("| command | seconds | fps | × ObjectCounter | CPU seconds | × (CPU) | in | out |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| ObjectCounter imgsz 1280 | {anchor_seconds:.1f} | {frames / anchor_seconds:.2f} "
+        f"| 1.0 | {anchor_cpu:.1f} | 1.0 | | |"
+    )
     for name, values in seconds.items():
         median = statistics.median(values)
+        cpu = statistics.median(cpu_seconds[name])
         print(
-            f"| {name} | {median:.1f} | {frames / median:.2f} | "
-            f"{anchor_seconds / median:.1f} | {counts[name]['in']} | {counts[name]['out']} |"
+            f"| {name} | {median:.1f} | {frames / median:.2f} | {anchor_seconds / median:.1f} "
+            f"| {cpu:.1f} | {anchor_cpu / cpu:.1f} | {counts[name]['in']} | {counts[name]['out']} |"
         )
 
 

@@ -30,7 +30,6 @@ from edge.vision.detector import DetectorUnavailableError, exported_model
 from edge.vision.quantize import calibration_inputs, int8_directory, quantize_export
 from edge.vision.runtime.metadata import models_dir
 from edge.vision.runtime.openvino_runtime import OpenVinoDetector
-from edge.vision.sources import open_source
 
 MAE_TOLERANCE = 0.05
 """People per frame: how much worse INT8 may count than float32 (issue 10)."""
@@ -94,10 +93,7 @@ def quantize_camera(
             "no float32 export of the configured model to quantise: run 'footfall edge export'"
         )
     float32 = OpenVinoDetector(exported, config.detector, precision="f32")
-    source = open_source(camera.source)
-    frame_count = source.frame_count
-    source.close()
-    blobs = calibration_inputs(float32, camera, config.detector.regions, samples, frame_count)
+    blobs = calibration_inputs(float32, camera, config.detector.regions, samples)
     destination = int8_directory(exported, camera.id, models_dir())
     quantized = quantize_export(exported, blobs, destination, calibrated_on=camera.source.uri)
     float32_report = replay(single, camera.id, detector=float32)

@@ -41,17 +41,16 @@ def calibration_inputs(
     camera: CameraConfig,
     regions: RegionsConfig,
     samples: int,
-    frame_count: int,
 ) -> list[Blob]:
     """One 1×3×H×W input per region (or full frame) of ``samples`` frames spread evenly over
-    the camera's recording (``frame_count`` frames long)."""
+    the camera's recording."""
     if samples < 1:
         raise ValueError(f"samples must be at least 1, got {samples}")
-    step = max(1, frame_count // samples)
     planner = RegionDetector(detector, regions)
     blobs: list[Blob] = []
     sampled = 0
     source = open_source(camera.source)
+    step = max(1, source.frame_count // samples)
     try:
         for frame in source:
             if frame.index % step or sampled >= samples:
