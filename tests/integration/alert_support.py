@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,9 +51,9 @@ class AlertSubscriber:
 
 class WebhookReceiver:
     """A local HTTP server recording each POST (headers and JSON); it answers the first
-    ``failures`` requests with 503, then 200."""
+    ``failures`` requests with 503, then 200, each after ``delay_seconds``."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, port: int = 0, delay_seconds: float = 0.0) -> None:
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.answers: list[int] = []
         self.failures = failures
@@ -61,6 +62,7 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(delay_seconds)
                 status = 503 if len(receiver.answers) < receiver.failures else 200
                 receiver.answers.append(status)
                 if status == 200:
@@ -72,7 +74,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/footfall"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()

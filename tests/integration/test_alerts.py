@@ -282,3 +282,38 @@ def test_visits_far_below_the_usual_fire_and_clear(
     finally:
         monitor.stop()
         receiver.close()
+
+
+def test_restart_resumes_firing_alerts(
+    mosquitto_server: LocalService,
+    topic_root: str,
+    influx: InfluxClient,
+    tmp_path: Path,
+    subscriber: AlertSubscriber,
+) -> None:
+    """An aggregator restarted while an alert fires does not fire it again (it reads its
+    retained event back) and still announces the clearing."""
+    receiver = WebhookReceiver()
+    config = alert_config(
+        mosquitto_server, topic_root, influx, tmp_path, receiver, visits_low={"enabled": False}
+    )
+    assert config.alerts is not None
+    publisher = Publisher(mosquitto_server.port, topic_root)
+    try:
+        publisher.occupancy("shop-1", 5, capacity=3)  # retained, as the aggregator publishes it
+        first = AlertMonitor(config, config.alerts, client_id="alerts-first")
+        first.start()
+        assert summary(wait_for_events(subscriber, 1)) == [("over_capacity", "fired", None, 5)]
+        first.stop()
+        second = AlertMonitor(config, config.alerts, client_id="alerts-second")
+        second.start()
+        time.sleep(2.5)  # retained events read, then at least a second of checks
+        assert len(subscriber.events()) == 1, "fired again after the restart"
+        publisher.occupancy("shop-1", 1, capacity=3)
+        events = wait_for_events(subscriber, 2)
+        assert summary(events)[1] == ("over_capacity", "cleared", None, 1)
+        assert events[1].fired_utc == events[0].time_utc
+        second.stop()
+    finally:
+        publisher.close()
+        receiver.close()
