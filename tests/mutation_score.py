@@ -28,24 +28,40 @@ WORK = ROOT / "build" / "mutation"
 
 MODULES: dict[str, list[str]] = {
     "edge/counting/counters.py": ["tests/edge/test_counting.py"],
-    "edge/counting/intervals.py": ["tests/edge/test_intervals.py", "tests/edge/test_counting.py"],
-    "edge/transport/outbox.py": ["tests/edge/test_outbox.py"],
+    "edge/counting/intervals.py": [
+        "tests/edge/test_intervals.py",
+        "tests/edge/test_interval_edges.py",
+        "tests/edge/test_counting.py",
+    ],
+    "edge/transport/outbox.py": [
+        "tests/edge/test_outbox.py",
+        "tests/edge/test_interval_merge_v2.py",
+    ],
     "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
     "aggregator/ingest/validation.py": ["tests/aggregator/test_validation.py"],
     "aggregator/storage/encoding.py": [
         "tests/aggregator/test_encoding.py",
         "tests/aggregator/test_merged_intervals.py",
+        "tests/aggregator/test_schema_v2.py",
     ],
     "aggregator/storage/points.py": [
         "tests/aggregator/test_encoding.py",
         "tests/aggregator/test_merged_intervals.py",
+        "tests/aggregator/test_schema_v2.py",
     ],
     "aggregator/ingest/writer.py": [
         "tests/aggregator/test_writer.py",
         "tests/aggregator/test_acknowledgement_order.py",
     ],
-    "aggregator/ingest/occupancy.py": ["tests/aggregator/test_occupancy.py"],
-    "aggregator/ingest/service.py": ["tests/aggregator/test_service_occupancy.py"],
+    "aggregator/ingest/occupancy.py": [
+        "tests/aggregator/test_occupancy.py",
+        "tests/aggregator/test_live_occupancy.py",
+        "tests/aggregator/test_service_occupancy.py",
+    ],
+    "aggregator/ingest/service.py": [
+        "tests/aggregator/test_service_occupancy.py",
+        "tests/aggregator/test_live_service.py",
+    ],
     "aggregator/analysis/impact/regression.py": [
         "tests/aggregator/impact/test_estimators.py",
         "tests/aggregator/impact/test_interval_calibration.py",
