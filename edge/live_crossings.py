@@ -10,12 +10,15 @@ no track id, no image.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from edge.counting.counters import Crossing, Direction
 from protocol.messages import LiveCrossing
+
+logger = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -51,12 +54,15 @@ class LiveCrossings:
         epoch) that went into the interval ``interval_utc`` (start, planned end)."""
         if self._sink is None or interval_utc is None:
             return []
-        messages = [
-            self.message(camera_id, timestamp_seconds, interval_utc, crossing)
-            for crossing in crossings
-        ]
-        for message in messages:
-            self._sink.publish_live(message)
+        messages = []
+        for crossing in crossings:
+            try:  # best effort: never let the live path stop the counting
+                message = self.message(camera_id, timestamp_seconds, interval_utc, crossing)
+                self._sink.publish_live(message)
+            except Exception:
+                logger.exception("live crossing of camera %s not published", camera_id)
+                continue
+            messages.append(message)
         self.published += len(messages)
         return messages
 
@@ -72,12 +78,15 @@ class LiveCrossings:
         if numbered_start != start:
             sequence = 0
         self._numbering[camera_id] = (start, sequence + 1)
+        # A frame time a hair before the interval's end can round up to it in microseconds.
+        moment = datetime.fromtimestamp(timestamp_seconds, tz=UTC)
+        moment = max(start, min(moment, end - timedelta(microseconds=1)))
         return LiveCrossing(
             store_id=self.store_id,
             camera_id=camera_id,
             line_id=crossing.line_id,
             direction="entry" if crossing.direction is Direction.ENTRY else "exit",
-            time_utc=datetime.fromtimestamp(timestamp_seconds, tz=UTC),
+            time_utc=moment,
             interval_start_utc=start,
             interval_end_utc=end,
             sequence=sequence,

@@ -73,6 +73,23 @@ def test_crossings_are_numbered_per_camera_within_their_interval() -> None:
     }  # anonymous: no track id, nothing about the person
 
 
+def test_a_frame_time_rounding_up_to_the_end_stays_in_its_interval() -> None:
+    recorder = Recorder()
+    live = LiveCrossings(STORE, recorder)
+    just_before_end = seconds(FIRST[1]) - 1e-7  # rounds to the end in microseconds
+    assert live.publish("cam", just_before_end, FIRST, [Crossing("door", 1, Direction.ENTRY)])
+    assert recorder.crossings[0].time_utc == FIRST[1] - timedelta(microseconds=1)
+
+
+def test_a_crossing_that_cannot_be_published_never_stops_the_counting() -> None:
+    class Broken:
+        def publish_live(self, crossing: LiveCrossing) -> None:
+            raise RuntimeError("socket gone")
+
+    live = LiveCrossings(STORE, Broken())
+    assert live.publish("cam", seconds(START), FIRST, [Crossing("door", 1, Direction.ENTRY)]) == []
+
+
 def test_the_open_interval_is_the_one_the_frame_went_into() -> None:
     accumulator = IntervalAccumulator(60, ["door"], [])
     assert accumulator.open_interval_utc is None
