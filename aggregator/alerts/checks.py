@@ -56,13 +56,17 @@ class AlertChecks:
         occupancies: Sequence[StoreOccupancy],
         reports: Mapping[str, Sequence[CameraReport]],
         now_utc: datetime,
+        broker_connected: bool = True,
     ) -> list[AlertEvent]:
-        """Events of this round; ``reports`` holds each store's camera reports by store id."""
+        """Events of this round; ``reports`` holds each store's camera reports by store id.
+        While the monitor has lost the broker it hears no camera, so cameras are not judged
+        (every one would look silent) until it is back."""
         observations = [
             capacity_observation(occupancy, self.settings.capacity_clear_margin, now_utc)
             for occupancy in occupancies
         ]
-        observations += self._camera_observations(reports, now_utc)
+        if broker_connected:
+            observations += self._camera_observations(reports, now_utc)
         stores = {store.id for store in self.config.stores} or {o.store_id for o in occupancies}
         observations += self._visits_observations(sorted(stores), now_utc)
         events = [self.book.observe(observation) for observation in observations]

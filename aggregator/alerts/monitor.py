@@ -129,7 +129,8 @@ class AlertMonitor(MqttClientBase):
             reports: dict[str, list[CameraReport]] = defaultdict(list)
             for (store_id, _), report in sorted(self._reports.items()):
                 reports[store_id].append(report)
-        events = self.checks.evaluate(occupancies, reports, self._clock())
+        connected = self.connection_state().connected
+        events = self.checks.evaluate(occupancies, reports, self._clock(), connected)
         for event in events:
             self._publish(event)
         return events

@@ -317,3 +317,58 @@ def test_restart_resumes_firing_alerts(
     finally:
         publisher.close()
         receiver.close()
+
+
+def test_aggregator_run_raises_alerts(
+    mosquitto_server: LocalService,
+    influx_server: LocalService,
+    influx_database: str,
+    topic_root: str,
+    tmp_path: Path,
+    subscriber: AlertSubscriber,
+) -> None:
+    """The command itself: ``footfall aggregator run`` with an ``alerts`` section turns
+    counts over capacity into an alert on MQTT and at the webhook, and stops cleanly."""
+    import yaml
+
+    from tests.integration.aggregator_harness import AggregatorProcess
+
+    receiver = WebhookReceiver()
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET)
+    reset = (datetime.now(UTC) - timedelta(hours=12)).strftime("%H:%M")
+    document = {
+        "mqtt": {"port": mosquitto_server.port, "topic_root": topic_root},
+        "influx": {"url": f"http://127.0.0.1:{influx_server.port}", "database": influx_database},
+        "spool_path": str(tmp_path / "spool"),
+        "stores": [{"id": "shop-1", "capacity": 3, "daily_reset_local_time": reset}],
+        "alerts": {
+            "visits_low": {"enabled": False},
+            "webhook": {"url": receiver.url, "secret_file": str(secret_file)},
+        },
+    }
+    config_path = tmp_path / "aggregator.yaml"
+    config_path.write_text(yaml.safe_dump(document))
+    aggregator = AggregatorProcess(config_path, "alerts-cli", tmp_path / "aggregator.log")
+    publisher = Publisher(mosquitto_server.port, topic_root)
+    try:
+        aggregator.start_and_wait()
+        # Two MQTT clients, the consumer and the alert monitor. Until the consumer has
+        # subscribed a publication reaches no one, so the (idempotent) interval is repeated.
+        counts = counts_topic("shop-1", "entrance", topic_root)
+        message = interval(0, entries=5, exits=0).model_dump_json()
+        deadline = time.monotonic() + 30
+        while not subscriber.events() and time.monotonic() < deadline:
+            publisher.publish(counts, message)
+            time.sleep(0.5)
+        fired = subscriber.events()
+        assert fired, aggregator.log_tail()
+        assert summary(fired) == [("over_capacity", "fired", None, 5)]
+        wait_until(lambda: len(receiver.requests) == 1, timeout_seconds=10)
+        assert receiver.requests[0][0]["X-Footfall-Secret"] == SECRET
+        assert aggregator.stop() == 0, aggregator.log_tail()
+        assert "alert fired: shop-1: 5 people inside, capacity 3" in aggregator.log_tail(20_000)
+    finally:
+        aggregator.kill()
+        publisher.close()
+        receiver.close()
