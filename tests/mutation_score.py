@@ -52,6 +52,7 @@ MODULES: dict[str, list[str]] = {
     "aggregator/ingest/writer.py": [
         "tests/aggregator/test_writer.py",
         "tests/aggregator/test_acknowledgement_order.py",
+        "tests/aggregator/test_writer_edges.py",
     ],
     "aggregator/ingest/occupancy.py": [
         "tests/aggregator/test_occupancy.py",
