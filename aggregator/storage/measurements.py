@@ -177,6 +177,10 @@ class PolicyEffectsField:
     EFFECT_PCT: Final = "effect_pct"
     CI_LOW_PCT: Final = "ci_low_pct"
     CI_HIGH_PCT: Final = "ci_high_pct"
+    VISITS_GAINED: Final = "visits_gained"
+    """Visits gained (negative: lost) over the after window; on the primary method's point."""
+    VISITS_GAINED_LOW: Final = "visits_gained_low"
+    VISITS_GAINED_HIGH: Final = "visits_gained_high"
 
 
 class StoreTransactionsField:

@@ -260,17 +260,24 @@ def policy_effect_point(
     ci_low_pct: float,
     ci_high_pct: float,
     change_utc: datetime,
+    visits_gained: tuple[float, float, float] | None = None,
 ) -> Point:
     """One effect estimate in percent of visits with its confidence interval, for a store or
-    for :data:`~aggregator.storage.measurements.POOLED_STORE`."""
+    for :data:`~aggregator.storage.measurements.POOLED_STORE`; ``visits_gained`` (estimate,
+    low, high) over the after window, for the primary method."""
+    fields: dict[str, float] = {
+        PolicyEffectsField.EFFECT_PCT: effect_pct,
+        PolicyEffectsField.CI_LOW_PCT: ci_low_pct,
+        PolicyEffectsField.CI_HIGH_PCT: ci_high_pct,
+    }
+    if visits_gained is not None:
+        fields[PolicyEffectsField.VISITS_GAINED] = visits_gained[0]
+        fields[PolicyEffectsField.VISITS_GAINED_LOW] = visits_gained[1]
+        fields[PolicyEffectsField.VISITS_GAINED_HIGH] = visits_gained[2]
     return Point(
         POLICY_EFFECTS,
         {Tag.POLICY: policy, Tag.STORE: store, Tag.METHOD: method},
-        {
-            PolicyEffectsField.EFFECT_PCT: effect_pct,
-            PolicyEffectsField.CI_LOW_PCT: ci_low_pct,
-            PolicyEffectsField.CI_HIGH_PCT: ci_high_pct,
-        },
+        fields,
         change_utc,
     )
 

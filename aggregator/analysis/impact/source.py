@@ -7,6 +7,7 @@ happens in pandas, so InfluxQL's ``tz()`` is never needed and InfluxDB 1.6 answe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -170,11 +171,17 @@ class FrameVisitLoader:
 
 def effect_points(report: ImpactReport) -> list[Point]:
     """``policy_effects`` points: one per unit (store, or ``pooled``) and method, at the
-    store-local midnight of the change date of the first treated store."""
+    store-local midnight of the change date of the first treated store; the primary method's
+    point also carries the visits gained over the after window."""
     points = []
     moment = report.change_utc
     for unit in [report.pooled, *report.stores]:
+        total = unit.cumulative
         for estimate in unit.estimates.values():
+            gained = None
+            if total is not None and estimate.method == unit.primary_method:
+                gained = (total.visits, total.ci_low, total.ci_high)
+                gained = gained if all(math.isfinite(value) for value in gained) else None
             points.append(
                 policy_effect_point(
                     report.policy,
@@ -184,6 +191,7 @@ def effect_points(report: ImpactReport) -> list[Point]:
                     ci_low_pct=estimate.ci_low_pct,
                     ci_high_pct=estimate.ci_high_pct,
                     change_utc=moment,
+                    visits_gained=gained,
                 )
             )
     return points

@@ -113,6 +113,17 @@ def test_injected_effects_are_recovered_through_influxdb(
         'SELECT "effect_pct" FROM "policy_effects" WHERE "store" = \'pooled\' '
         'GROUP BY "policy", "method"'
     )
+    gained = influx.query(
+        'SELECT "visits_gained", "visits_gained_low", "visits_gained_high" FROM "policy_effects" '
+        'WHERE "store" = \'pooled\' GROUP BY "policy", "method"'
+    )
+    # the visits gained ride on the primary method's point only
+    assert {(one.tags["policy"], one.tags["method"]) for one in gained} == {
+        ("plus", DIFFERENCE_IN_DIFFERENCES),
+        ("minus", DIFFERENCE_IN_DIFFERENCES),
+    }
+    plus = next(one for one in gained if one.tags["policy"] == "plus").values[0]
+    assert 0 < plus[2] < plus[1] < plus[3]
     assert {(one.tags["policy"], one.tags["method"]) for one in stored} == {
         (policy, method)
         for policy in ("plus", "minus")
