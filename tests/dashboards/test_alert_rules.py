@@ -6,12 +6,14 @@ visits rule is checked against the aggregator's own seasonal band on the same nu
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 from aggregator.alert_settings import VisitsLowSettings
@@ -36,6 +38,8 @@ Json = dict[str, Any]
 # so nothing depends on the real clock.
 EVALUATED = datetime(2026, 11, 23, 11, 0, 15, tzinfo=UTC)
 DATASOURCES = Path(__file__).resolve().parents[2] / "dashboards" / "provisioning" / "datasources"
+SCHEMAS = Path(__file__).resolve().parent / "grafana" / "schemas" / "main"
+EXPRESSION_TYPES = {"reduce": "TypeReduce", "math": "TypeMath", "threshold": "TypeThreshold"}
 
 
 def test_committed_rules_are_current() -> None:
@@ -66,6 +70,29 @@ def test_rules_are_well_formed() -> None:
                 assert "$timeFilter" in model["query"]
             seen.append(node["refId"])
         assert rule["condition"] in seen
+
+
+def schema(name: str, definition: str) -> jsonschema.Draft7Validator:
+    document = json.loads((SCHEMAS / f"{name}.jsonschema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator({**document, "$ref": f"#/definitions/{definition}"})
+
+
+def test_rules_match_grafanas_schemas() -> None:
+    """Each rule against the SDK's ``Rule`` (with the group's folder, org and name, which the
+    file format keeps on the group) and each expression against its ``expr`` type."""
+    group = build_alert_rules()["groups"][0]
+    rule_schema = schema("alerting", "Rule")
+    for rule in group["rules"]:
+        provisioned = {**rule, "folderUID": "footfall", "orgID": group["orgId"]}
+        errors = list(rule_schema.iter_errors({**provisioned, "ruleGroup": group["name"]}))
+        assert errors == [], [error.message for error in errors]
+        for node in rule["data"]:
+            if node["datasourceUid"] != "__expr__":
+                continue
+            model = node["model"]
+            validator = schema("expr", EXPRESSION_TYPES[model["type"]])
+            errors = list(validator.iter_errors(model))
+            assert errors == [], (rule["uid"], model["refId"], [e.message for e in errors])
 
 
 # -- evaluating a rule the way Grafana does ------------------------------------------------
