@@ -103,7 +103,9 @@ def test_check_config_cli(tmp_path: Path) -> None:
     assert "counting -> interval_seconds" in bad.output
     not_yaml = tmp_path / "bad.yaml"
     not_yaml.write_text("store_id: [unclosed\n")
-    assert "not valid YAML" in runner.invoke(app, ["edge", "check-config", "-c", str(not_yaml)]).output
+    assert (
+        "not valid YAML" in runner.invoke(app, ["edge", "check-config", "-c", str(not_yaml)]).output
+    )
     missing = runner.invoke(app, ["edge", "check-config", "-c", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2
     assert "cannot read config" in missing.output
