@@ -10,11 +10,13 @@ as a diff. Not part of ``make test``: it runs the covering tests once per mutant
 "Mutation testing", has the time).
 
     python -m tests.mutation_score [--module edge/counting/counters.py ...] [--children 2]
+    python -m tests.mutation_score --report-only --module ...   # the last run again
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import shutil
 import subprocess
@@ -124,9 +126,39 @@ def module_of(mutant: str) -> str:
     return mutant
 
 
+class _TextOnly(ast.NodeTransformer):
+    """Normalises string constants: lower case, without mutmut's XX markers."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, str):
+            return ast.Constant(node.value.replace("XX", "").lower())
+        return node
+
+
+def text_only_mutants(module: str) -> set[str]:
+    """Mutants of ``module`` that change only the case or markers of a string literal (SQL
+    keywords, log and error texts): candidates for equivalence, still listed for review."""
+    path = WORK / "mutants" / module
+    if not path.is_file():
+        return set()
+    normalised: dict[str, str] = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name:
+            name = node.name
+            node.name = "function"
+            normalised[name] = ast.unparse(_TextOnly().visit(node))
+    prefix = module.removesuffix(".py").replace("/", ".")
+    text_only = set()
+    for name, source in normalised.items():
+        base, _, number = name.rpartition("__mutmut_")
+        if number.isdigit() and normalised.get(f"{base}__mutmut_orig") == source:
+            text_only.add(f"{prefix}.{name}")
+    return text_only
+
+
 def report(output: str, modules: list[str], seconds: float) -> int:
     statuses: dict[str, Counter[str]] = {module: Counter() for module in modules}
-    survivors: list[str] = []
+    survivors: dict[str, list[str]] = {module: [] for module in modules}
     for line in output.splitlines():
         match = RESULT_LINE.match(line)
         if match is None:
@@ -135,20 +167,26 @@ def report(output: str, modules: list[str], seconds: float) -> int:
         status = match["status"].strip()
         statuses.setdefault(module, Counter())[status] += 1
         if status not in KILLED:
-            survivors.append(f"{match['name']}: {status}")
-    print(
-        f"\n{'module':<44} {'mutants':>7} {'killed':>6} {'survived':>8} {'other':>5} {'score':>6}"
-    )
+            survivors.setdefault(module, []).append(match["name"])
+    header = f"{'module':<42} {'mutants':>7} {'killed':>6} {'survived':>8} {'text':>4}"
+    print(f"\n{header} {'other':>5} {'score':>6}")
     for module, counts in statuses.items():
         total = sum(counts.values())
         killed = sum(counts[status] for status in KILLED)
         survived = counts["survived"] + counts["no tests"]
+        text = len(text_only_mutants(module) & set(survivors[module]))
         other = total - killed - survived
         score = f"{100 * killed / total:.1f}%" if total else "-"
-        print(f"{module:<44} {total:>7} {killed:>6} {survived:>8} {other:>5} {score:>6}")
-    print(f"\n{seconds / 60:.1f} minutes; surviving mutants (mutmut show NAME in {WORK}):")
-    for line in survivors:
-        print(f"  {line}")
+        print(f"{module:<42} {total:>7} {killed:>6} {survived:>8} {text:>4} {other:>5} {score:>6}")
+    print(
+        f"\n{seconds / 60:.1f} minutes. survived includes 'no tests'; text: survivors that only"
+        " change a string's case or add markers (SQL keywords, log texts), mostly equivalent."
+    )
+    print(f"Surviving mutants (mutmut show NAME in {WORK}):")
+    for module, names in survivors.items():
+        text_only = text_only_mutants(module)
+        for name in names:
+            print(f"  {name}{' (text only)' if name in text_only else ''}")
     return 0
 
 
@@ -156,15 +194,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", action="append", choices=sorted(MODULES), dest="modules")
     parser.add_argument("--children", type=int, default=2, help="mutants run in parallel")
+    parser.add_argument(
+        "--report-only", action="store_true", help="report the last run in build/mutation"
+    )
     arguments = parser.parse_args()
     modules = arguments.modules or list(MODULES)
     started = time.monotonic()
-    copy_committed_tree()
-    write_settings(modules)
-    run = mutmut("run", "--max-children", str(arguments.children))
-    if run.returncode != 0:
-        print(run.stdout[-5000:], run.stderr[-5000:], sep="\n", file=sys.stderr)
-        return run.returncode
+    if not arguments.report_only:
+        copy_committed_tree()
+        write_settings(modules)
+        run = mutmut("run", "--max-children", str(arguments.children))
+        if run.returncode != 0:
+            print(run.stdout[-5000:], run.stderr[-5000:], sep="\n", file=sys.stderr)
+            return run.returncode
     results = mutmut("results", "--all", "true")
     return report(results.stdout, modules, time.monotonic() - started)
 
