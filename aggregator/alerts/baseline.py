@@ -97,23 +97,27 @@ def visits_observation(
     settings: VisitsLowSettings,
     now_utc: datetime,
 ) -> Observation:
-    """Fires when the hour's visits (no counts stored: 0) are below the band's threshold;
-    clears on a later hour at or above it; neither when the band cannot be computed."""
+    """Fires when the hour's visits are below the band's threshold; clears on a later hour at
+    or above it; neither when the band cannot be computed, nor when no counts at all were
+    stored for the hour: the cameras were not counting (the camera alert says so), and
+    claiming visits fell would be a guess."""
     key = AlertKey("visits_low", store_id)
     band = seasonal_band(history, settings)
-    counted = visits or 0
     values: dict[str, AlertValue] = {
-        "visits": counted,
+        "visits": visits,
         "hour_start_utc": hour_start_utc.isoformat(),
         "history_weeks": band.weeks if band else sum(v is not None for v in history),
     }
+    if visits is None:
+        message = f"{store_id}: no counts stored for the hour from {hour_start_utc:%H:%M} UTC"
+        return Observation(key, now_utc, False, False, message, values)
     if band is None:
         message = f"{store_id}: too little history to judge visits of {hour_start_utc:%H:%M} UTC"
         return Observation(key, now_utc, False, False, message, values)
     values.update(median=band.median, spread=band.spread, threshold=round(band.threshold, 2))
-    low = counted < band.threshold
+    low = visits < band.threshold
     message = (
-        f"{store_id}: {counted} visits in the hour from {hour_start_utc:%Y-%m-%d %H:%M} UTC, "
+        f"{store_id}: {visits} visits in the hour from {hour_start_utc:%Y-%m-%d %H:%M} UTC, "
         f"usual {band.median:g} (alert below {band.threshold:.1f}, {band.weeks} weeks)"
     )
     return Observation(key, now_utc, low, not low, message, values)
