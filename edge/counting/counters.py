@@ -138,17 +138,21 @@ class LineCounter:
         if side == 0:
             if previous.side != 0 and self._swaps is not None:
                 previous.visit = self._swaps.extend(
-                    previous.visit, track_id, previous.side, point, distance, band, size,
-                    timestamp_seconds,
-                )  # fmt: skip
+                    previous.visit,
+                    track_id,
+                    previous.side,
+                    point,
+                    signed_distance_px=distance,
+                    band_px=band,
+                    size_px=size,
+                    timestamp_seconds=timestamp_seconds,
+                )
             return []
         crossings: list[Crossing] = []
-        if previous.side == 0:
-            pass
-        elif side != previous.side:
+        if previous.side == -side:
             if self._through_segment(previous.point, point):
                 crossings.append(Crossing(self.line_id, track_id, self._direction(side)))
-        elif previous.visit is not None and self._swaps is not None:
+        elif previous.side == side and previous.visit is not None and self._swaps is not None:
             crossings += self._paired_crossings(previous.visit, timestamp_seconds)
         previous.side = side
         previous.point = point.copy()
