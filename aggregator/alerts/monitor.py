@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -44,13 +44,15 @@ log = logging.getLogger(__name__)
 
 _RECONNECT_MINIMUM_SECONDS = 1
 _RECONNECT_MAXIMUM_SECONDS = 30
+RECENT_EVENTS = 1000
 RETAINED_SETTLE_SECONDS = 1.0
 """After the first subscription is acknowledged, how long retained messages may take to
 arrive before the first check (the broker sends them right after its SUBACK)."""
 
 
 class AlertMonitor(MqttClientBase):
-    """Runs from :meth:`start` until :meth:`stop`; ``events`` lists what it published."""
+    """Runs from :meth:`start` until :meth:`stop`; ``events`` holds the latest events it
+    published (at most ``RECENT_EVENTS``: it runs for months)."""
 
     def __init__(
         self,
@@ -67,7 +69,7 @@ class AlertMonitor(MqttClientBase):
         self._influx = InfluxClient(config.influx) if settings.visits_low.enabled else None
         self.checks = AlertChecks(config, settings, self._influx)
         self.webhook = WebhookSender(settings.webhook) if settings.webhook else None
-        self.events: list[AlertEvent] = []
+        self.events: deque[AlertEvent] = deque(maxlen=RECENT_EVENTS)
         self._lock = threading.Lock()
         self._occupancy: dict[str, StoreOccupancy] = {}
         self._reports: dict[tuple[str, str], CameraReport] = {}
@@ -92,7 +94,8 @@ class AlertMonitor(MqttClientBase):
 
     def stop(self, timeout_seconds: float = 5.0) -> None:
         self._stop_checks.set()
-        self._thread.join(timeout_seconds)
+        if self._thread.is_alive():
+            self._thread.join(timeout_seconds)
         if self.webhook is not None:
             self.webhook.stop(timeout_seconds)
         self._disconnect()
