@@ -244,13 +244,12 @@ def impact(
         )  # fmt: skip
         settings = _settings(treatment, config, client, options)
         if settings.staggered:
-            if plot is not None or html is not None or store_effects:
+            if store_effects:
                 raise fail(
-                    "a staggered roll-out prints its waves (table or --json); --plot, --report "
-                    "and --store-effects are for one effective date: analyse a wave with "
-                    "--store ... --effective DATE"
+                    "--store-effects is for one effective date: analyse a wave of a staggered "
+                    "roll-out with --store ... --effective DATE"
                 )
-            _staggered(settings, make_loader(from_csv, client), as_json)
+            _staggered(settings, make_loader(from_csv, client), as_json, (plot, html))
             return
         report = run_impact(settings, make_loader(from_csv, client))
         _output(report, as_json, (plot, html), client if store_effects else None)
@@ -261,8 +260,15 @@ def impact(
             client.close()
 
 
-def _staggered(settings: ImpactSettings, loader: VisitLoader, as_json: bool) -> None:
+def _staggered(
+    settings: ImpactSettings,
+    loader: VisitLoader,
+    as_json: bool,
+    files: tuple[Path | None, Path | None],
+) -> None:
+    from aggregator.analysis.impact.html_report import render_staggered_html
     from aggregator.analysis.impact.staggered import run_staggered
+    from aggregator.analysis.impact.staggered_plot import staggered_png
     from aggregator.analysis.impact.staggered_report import render_staggered
 
     report = run_staggered(settings, loader)
@@ -270,6 +276,12 @@ def _staggered(settings: ImpactSettings, loader: VisitLoader, as_json: bool) -> 
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
         render_staggered(report, console)
+    plot, html = files
+    image = staggered_png(report) if plot is not None or html is not None else None
+    if plot is not None and image is not None:
+        plot.write_bytes(image)
+    if html is not None:
+        html.write_text(render_staggered_html(report, image), encoding="utf-8")
 
 
 def make_loader(from_csv: Path | None, client: InfluxClient | None) -> VisitLoader:

@@ -17,6 +17,7 @@ from aggregator.analysis.impact.estimators import (
 )
 from aggregator.analysis.impact.regression import Estimate
 from aggregator.analysis.impact.results import ImpactReport, UnitResult
+from aggregator.analysis.impact.staggered import StaggeredReport
 from aggregator.analysis.impact.synthetic_control import SYNTHETIC_CONTROL
 
 METHODS = {
@@ -154,3 +155,61 @@ the change, where it should find nothing.</p>
 
 def save_html(report: ImpactReport, path: Path, plot_png: bytes | None) -> None:
     path.write_text(render_html(report, plot_png), encoding="utf-8")
+
+
+STAGGERED_METHOD = (
+    "Staggered roll-out (Callaway & Sant'Anna): each wave of stores is compared only with "
+    "stores not treated anywhere in its own windows (never treated, or adopting after its "
+    "window), by the same difference-in-differences as a single-date analysis. The aggregate "
+    "is the mean of the waves' effects weighted by their number of stores; its interval adds "
+    "the waves' half-widths (they share controls), so it never understates the uncertainty. "
+    "Pooling every store around the first date (the naive row) counts later waves as "
+    "untreated and is biased."
+)
+
+
+def render_staggered_html(report: StaggeredReport, plot_png: bytes | None) -> str:
+    image = (
+        f'<img alt="effects by week" src="data:image/png;base64,'
+        f'{base64.b64encode(plot_png).decode("ascii")}">'
+        if plot_png
+        else ""
+    )
+    rows = "".join(
+        f"<tr><td>{group.adoption_date}</td><td>{len(group.stores)}</td>"
+        f"<td>{len(group.controls)}</td><td>{escape(_interval(group.estimate))}</td>"
+        f"<td>{escape(', '.join(f'{week.effect_pct:+.1f}%' for week in group.weeks))}</td></tr>"
+        for group in report.groups
+    )
+    aggregate = report.aggregate
+    answer = (
+        f"Across {len(report.groups)} waves, visits changed by <b>{aggregate.effect_pct:+.1f}%</b> "
+        f"(95% interval {aggregate.ci_low_pct:+.1f}% to {aggregate.ci_high_pct:+.1f}%)."
+        if aggregate is not None
+        else "No estimate: no wave had usable stores and clean controls."
+    )
+    warnings = "".join(f'<li class="warning">{escape(text)}</li>' for text in report.warnings)
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Policy impact: {escape(report.policy)}</title><style>{STYLE}</style></head><body>
+<h1>Policy impact: {escape(report.policy)} (staggered roll-out)</h1>
+<p><small>{report.before_days} days before vs {report.after_days} after each wave's date;
+produced by footfall impact, {created}</small></p>
+<p class="answer">{answer}</p>
+{image}
+<h2>Waves</h2>
+<table><thead><tr><th>adoption date</th><th>stores</th><th>controls</th>
+<th>effect [95% CI]</th><th>by week after</th></tr></thead><tbody>
+{rows}
+<tr class="pooled"><td>aggregate</td><td></td><td></td><td>{escape(_interval(aggregate))}</td>
+<td></td></tr>
+<tr><td>naive pooled (first date)</td><td></td><td></td>
+<td>{escape(_interval(report.naive_pooled))}</td><td>biased: for contrast</td></tr>
+</tbody></table>
+<h2>How this was estimated</h2>
+<p>{escape(STAGGERED_METHOD)}</p>
+<h2>Warnings</h2>
+<ul>{warnings or "<li>none</li>"}</ul>
+</body></html>
+"""

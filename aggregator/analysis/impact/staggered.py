@@ -44,7 +44,12 @@ from aggregator.analysis.impact.controls import (
 )
 from aggregator.analysis.impact.daily import Segment, daily_visits
 from aggregator.analysis.impact.estimators import UnitSeries, difference_in_differences_design
-from aggregator.analysis.impact.regression import Estimate, EstimationError, fit_effect
+from aggregator.analysis.impact.regression import (
+    Estimate,
+    EstimationError,
+    fit_effect,
+    weekday_design,
+)
 from aggregator.analysis.impact.settings import ImpactSettings, SettingsError, Windows
 from aggregator.analysis.impact.source import VisitLoader
 
@@ -119,10 +124,13 @@ def _weekly_effects(unit: UnitSeries, windows: Windows) -> list[Estimate]:
     dummies = np.column_stack(
         [(elapsed >= 7 * week) & (elapsed < 7 * week + 7) for week in range(weeks)]
     ).astype(np.float64)
-    matrix = np.column_stack([base, dummies])
+    # the week dummies before the holiday columns: when the treated and control holidays
+    # coincide, the rank check drops a holiday column (from the right), never a week
+    weekday_columns = weekday_design(design.days).shape[1]
+    matrix = np.column_stack([base[:, :weekday_columns], dummies, base[:, weekday_columns:]])
     estimates = []
     for week in range(weeks):
-        column = base.shape[1] + week
+        column = weekday_columns + week
         fit = fit_effect(STAGGERED, design.days, design.values, matrix, {column: 1.0})
         estimates.append(fit.estimate)
     return estimates
