@@ -372,3 +372,49 @@ def test_aggregator_run_raises_alerts(
         aggregator.kill()
         publisher.close()
         receiver.close()
+
+
+def test_an_alert_raised_while_the_broker_is_down_is_published_when_it_is_back(
+    influx: InfluxClient, tmp_path: Path, topic_root: str
+) -> None:
+    """Its own broker, stopped while the visits alert fires: the webhook gets the event at
+    once, and the broker gets it (retained) once it is back; nothing is lost in between."""
+    from footfall.local_services import mosquitto
+
+    broker = mosquitto(tmp_path / "broker")
+    broker.start()
+    receiver = WebhookReceiver()
+    monitor: AlertMonitor | None = None
+    try:
+        write_hourly_visits(
+            influx,
+            {
+                **{f"2026-{day}T10:00Z": 100 for day in ("10-26", "11-02", "11-09", "11-16")},
+                "2026-11-23T10:00Z": 10,
+            },
+        )
+        clock = MovableClock(datetime(2026, 11, 23, 11, 2, tzinfo=UTC))
+        config = alert_config(broker, topic_root, influx, tmp_path, receiver)
+        assert config.alerts is not None
+        monitor = AlertMonitor(config, config.alerts, client_id="alerts-outage", clock=clock)
+        monitor.start()
+        wait_until(lambda: monitor is not None and monitor.connection_state().connected)
+        time.sleep(1.5)  # the first checks ran: nothing to say yet
+        broker.stop()
+        wait_until(lambda: monitor is not None and not monitor.connection_state().connected)
+        clock.now_utc = datetime(2026, 11, 23, 11, 3, tzinfo=UTC)  # the hour is judged: low
+        wait_until(lambda: len(receiver.requests) == 1)
+        assert receiver.events()[0].values["visits"] == 10
+        broker.start()
+        subscriber = AlertSubscriber(broker.port, topic_root)
+        try:
+            event = wait_for_events(subscriber, 1)[0]
+            assert (event.kind, event.state, event.values["visits"]) == ("visits_low", "fired", 10)
+            assert event == receiver.events()[0]
+        finally:
+            subscriber.close()
+    finally:
+        if monitor is not None:
+            monitor.stop()
+        receiver.close()
+        broker.stop()
