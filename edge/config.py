@@ -22,7 +22,7 @@ from pydantic import (
 
 from edge.counting.geometry import DirectedLine, Polygon
 from edge.vision.detections import ReferencePoint
-from protocol.messages import Identifier
+from protocol.messages import Identifier, LineRole, ZoneRole
 from protocol.settings import ConfigError, MqttConnectionConfig, Section, describe_errors
 
 PixelPoint = tuple[float, float]
@@ -34,13 +34,31 @@ class LineConfig(Section):
     """Two end points of the counting line, in source-frame pixels."""
     inside: PixelPoint
     """Any point on the store side: crossing toward it is an entry."""
-    entrance: bool = True
-    """Whether crossings of this line are store entries/exits (False: an internal line)."""
+    role: LineRole | None = None
+    """``entrance`` (entries are visits), ``passing`` (passers-by outside the shop front, for
+    the capture rate), ``staff`` (a staff-only door: moves occupancy, never visits) or
+    ``internal``. Default: from ``entrance`` (README, line roles)."""
+    entrance: bool | None = None
+    """The older spelling, still accepted: true is ``role: entrance``, false ``role:
+    internal``; neither given: ``entrance``. Given with ``role``, the two must agree."""
 
     @model_validator(mode="after")
     def _valid_geometry(self) -> LineConfig:
         self.geometry()
+        role, entrance = self.role, self.entrance
+        if role is not None and entrance is not None and entrance != (role is LineRole.ENTRANCE):
+            raise ValueError(
+                f"entrance: {str(entrance).lower()} contradicts role: {role.value} "
+                "(role replaces entrance: drop entrance)"
+            )
         return self
+
+    @property
+    def line_role(self) -> LineRole:
+        """The line's role: ``role``, else from ``entrance`` (absent: an entrance)."""
+        if self.role is not None:
+            return self.role
+        return LineRole.INTERNAL if self.entrance is False else LineRole.ENTRANCE
 
     def geometry(self) -> DirectedLine:
         return DirectedLine(start=self.points[0], end=self.points[1], inside=self.inside)
@@ -49,6 +67,9 @@ class LineConfig(Section):
 class ZoneConfig(Section):
     id: Identifier
     polygon: Annotated[list[PixelPoint], Field(min_length=3)]
+    role: ZoneRole = ZoneRole.COUNTING
+    """``counting`` (people in it and their dwell times) or ``exclusion`` (a staff door or
+    stockroom: tracks that start or end in it are not counted on entrance lines)."""
 
     @model_validator(mode="after")
     def _valid_geometry(self) -> ZoneConfig:

@@ -197,11 +197,11 @@ class EdgeWorker:
             after_count = time.perf_counter()
             for totals in counts.finished_intervals:
                 self._submit(runtime, totals)
-            if counts.crossings:
+            moving = runtime.counter.occupancy_line_ids
+            live = [crossing for crossing in counts.crossings if crossing.line_id in moving]
+            if live:
                 interval = runtime.counter.open_interval_utc
-                self.live.publish(
-                    runtime.config.id, frame.timestamp_seconds, interval, counts.crossings
-                )
+                self.live.publish(runtime.config.id, frame.timestamp_seconds, interval, live)
             stages.track += after_track - mark
             stages.count += after_count - after_track
             stages.publish += time.perf_counter() - after_count

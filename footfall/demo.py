@@ -26,6 +26,7 @@ from edge.transport.sinks import open_sink
 from edge.worker import EdgeWorker, ProcessedFrame
 from footfall import __version__
 from footfall.local_services import running_stack
+from protocol.messages import LineRole
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "pets09.yaml"
 LineKey = tuple[str, str, str]
@@ -74,7 +75,11 @@ def _aggregator_config(
                     "cameras": [
                         {
                             "id": camera.id,
-                            "entrance_lines": [line.id for line in camera.lines if line.entrance],
+                            "entrance_lines": [
+                                line.id
+                                for line in camera.lines
+                                if line.line_role is LineRole.ENTRANCE
+                            ],
                         }
                     ],
                 }

@@ -9,12 +9,13 @@ interval with the same start (the aggregator keys storage on the interval start)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from edge.counting.counters import Crossing, Direction
-from protocol.messages import CountInterval, LineCount, ZoneOccupancy
+from edge.counting.dwell import dwell_counts
+from protocol.messages import CountInterval, LineCount, LineRole, ZoneOccupancy, ZoneRole
 
 
 @dataclass
@@ -28,6 +29,11 @@ class IntervalTotals:
     exits: dict[str, int] = field(default_factory=dict)
     zone_sums: dict[str, int] = field(default_factory=dict)
     zone_maxima: dict[str, int] = field(default_factory=dict)
+    line_roles: dict[str, LineRole] | None = None
+    """Roles of the lines and zones (schema version 2); None: a version 1 interval."""
+    zone_roles: dict[str, ZoneRole] | None = None
+    zone_dwell_seconds: dict[str, list[float]] = field(default_factory=dict)
+    """Dwell times of the stays that ended in each zone during the interval."""
 
     def zone_mean(self, zone_id: str) -> float:
         return self.zone_sums.get(zone_id, 0) / self.frames if self.frames else 0.0
@@ -46,7 +52,15 @@ class IntervalAccumulator:
         line_ids: Sequence[str],
         zone_ids: Sequence[str],
         not_before_utc: datetime | None = None,
+        line_roles: Mapping[str, LineRole] | None = None,
+        zone_roles: Mapping[str, ZoneRole] | None = None,
     ) -> None:
+        """``line_roles`` and ``zone_roles`` (both or neither): intervals become schema
+        version 2, carrying them and the zones' dwell counts."""
+        if (line_roles is None) != (zone_roles is None):
+            raise ValueError("give both line_roles and zone_roles, or neither")
+        self._line_roles = None if line_roles is None else dict(line_roles)
+        self._zone_roles = None if zone_roles is None else dict(zone_roles)
         if interval_seconds <= 0:
             raise ValueError(f"interval_seconds must be > 0, got {interval_seconds}")
         self.interval_seconds = interval_seconds
@@ -70,6 +84,9 @@ class IntervalAccumulator:
             exits=dict.fromkeys(self._line_ids, 0),
             zone_sums=dict.fromkeys(self._zone_ids, 0),
             zone_maxima=dict.fromkeys(self._zone_ids, 0),
+            line_roles=self._line_roles,
+            zone_roles=self._zone_roles,
+            zone_dwell_seconds={zone_id: [] for zone_id in self._zone_ids},
         )
         self._current_end_seconds = end
 
@@ -78,8 +95,10 @@ class IntervalAccumulator:
         timestamp_seconds: float,
         crossings: Iterable[Crossing],
         zone_counts: dict[str, int],
+        dwell_seconds: Mapping[str, list[float]] | None = None,
     ) -> list[IntervalTotals]:
-        """Add one frame (UTC seconds since the epoch). Frames must not go back in time."""
+        """Add one frame (UTC seconds since the epoch). Frames must not go back in time.
+        ``dwell_seconds``: per zone, the stays that ended in this frame."""
         if timestamp_seconds < self._last_frame_seconds:
             raise ValueError(
                 f"frame time {timestamp_seconds} is before the previous frame "
@@ -103,7 +122,23 @@ class IntervalAccumulator:
         for zone_id, count in zone_counts.items():
             current.zone_sums[zone_id] = current.zone_sums.get(zone_id, 0) + count
             current.zone_maxima[zone_id] = max(current.zone_maxima.get(zone_id, 0), count)
+        for zone_id, stays in (dwell_seconds or {}).items():
+            current.zone_dwell_seconds.setdefault(zone_id, []).extend(stays)
         return finished
+
+    def add_late(
+        self, crossings: Iterable[Crossing], dwell_seconds: Mapping[str, list[float]]
+    ) -> None:
+        """Crossings and ended stays known only now, without a frame (held crossings and
+        open stays at shutdown), into the open interval; nothing when none is open."""
+        current = self._current
+        if current is None:
+            return
+        for crossing in crossings:
+            totals = current.entries if crossing.direction is Direction.ENTRY else current.exits
+            totals[crossing.line_id] = totals.get(crossing.line_id, 0) + 1
+        for zone_id, stays in dwell_seconds.items():
+            current.zone_dwell_seconds.setdefault(zone_id, []).extend(stays)
 
     @property
     def open_interval_utc(self) -> tuple[datetime, datetime] | None:
@@ -135,8 +170,12 @@ def to_message(
     software_version: str,
     config_fingerprint: str,
 ) -> CountInterval:
-    """The wire message for one interval: counts only."""
+    """The wire message for one interval: counts only (schema version 2 when the interval
+    carries roles)."""
+    line_roles, zone_roles = totals.line_roles, totals.zone_roles
+    version_2 = line_roles is not None and zone_roles is not None
     return CountInterval(
+        schema_version=2 if version_2 else 1,
         store_id=store_id,
         camera_id=camera_id,
         sequence=sequence,
@@ -144,12 +183,21 @@ def to_message(
         interval_end_utc=totals.end_utc,
         frames=totals.frames,
         lines={
-            line_id: LineCount(entries=totals.entries[line_id], exits=totals.exits[line_id])
+            line_id: LineCount(
+                entries=totals.entries[line_id],
+                exits=totals.exits[line_id],
+                role=line_roles.get(line_id, LineRole.INTERNAL) if line_roles else None,
+            )
             for line_id in totals.entries
         },
         zones={
             zone_id: ZoneOccupancy(
-                mean=round(totals.zone_mean(zone_id), 4), max=totals.zone_maxima[zone_id]
+                mean=round(totals.zone_mean(zone_id), 4),
+                max=totals.zone_maxima[zone_id],
+                role=zone_roles.get(zone_id, ZoneRole.COUNTING) if zone_roles else None,
+                dwell=dwell_counts(totals.zone_dwell_seconds.get(zone_id, []))
+                if version_2
+                else None,
             )
             for zone_id in totals.zone_sums
         },
