@@ -1,5 +1,6 @@
-"""What a store manager reads next to visits: conversion (transactions ÷ visits) and visit
-time by Little's law (mean occupancy ÷ entry rate), per hour or per store-local day.
+"""What a store manager reads next to visits: conversion (transactions ÷ visits), visit
+time by Little's law (mean occupancy ÷ entry rate) and capture rate (entries ÷ passers-by
+counted on ``passing`` lines outside the shop front), per hour or per store-local day.
 
 Pure computation over per-hour inputs (see :mod:`aggregator.analysis.store_metrics_source`
 for where they come from): no I/O, no clock.
@@ -23,13 +24,15 @@ period the ratio is mostly noise (and the period's edges dominate), so no visit 
 
 @dataclass(frozen=True)
 class HourInputs:
-    """One store-hour: entries on entrance lines, till transactions (None: not imported) and
-    the time-weighted mean occupancy over the hour (None: no occupancy known)."""
+    """One store-hour: entries on entrance lines, till transactions (None: not imported),
+    the time-weighted mean occupancy over the hour (None: no occupancy known) and the
+    passers-by (crossings of ``passing`` lines, either direction)."""
 
     start_utc: datetime
     entries: int
     transactions: int | None
     mean_occupancy: float | None
+    passers_by: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,23 @@ class PeriodMetrics:
     mean_occupancy: float | None
     visit_minutes: float | None
     """Mean time in store by Little's law; None below the entry minimum or without occupancy."""
+    passers_by: int = 0
+    capture_rate_percent: float | None = None
+    """Entries per 100 passers-by; None without passers-by (no passing line counted)."""
 
 
 def conversion_percent(transactions: int | None, visits: int) -> float | None:
     if transactions is None or visits <= 0:
         return None
     return 100.0 * transactions / visits
+
+
+def capture_rate_percent(entries: int, passers_by: int) -> float | None:
+    """Of the people passing the shop front, how many came in, in percent. Above 100 when
+    people arrive from elsewhere (a car park, another entrance)."""
+    if passers_by <= 0:
+        return None
+    return 100.0 * entries / passers_by
 
 
 def visit_minutes(mean_occupancy: float | None, entries: int, seconds: float) -> float | None:
@@ -111,6 +125,7 @@ def _metrics(start_utc: datetime, label: str, hours: Sequence[HourInputs]) -> Pe
         if any(value is None for value in occupancies)
         else math.fsum(value for value in occupancies if value is not None) / len(occupancies)
     )
+    passers_by = sum(hour.passers_by for hour in hours)
     return PeriodMetrics(
         start_utc=start_utc,
         label=label,
@@ -119,4 +134,6 @@ def _metrics(start_utc: datetime, label: str, hours: Sequence[HourInputs]) -> Pe
         conversion_percent=conversion_percent(transactions, visits),
         mean_occupancy=mean,
         visit_minutes=visit_minutes(mean, visits, len(hours) * HOUR.total_seconds()),
+        passers_by=passers_by,
+        capture_rate_percent=capture_rate_percent(visits, passers_by),
     )

@@ -1,6 +1,7 @@
 """The per-hour inputs of :mod:`aggregator.analysis.store_metrics` read from InfluxDB: entries
-on entrance lines (``line_counts``), till transactions (``store_transactions``) and the
-time-weighted mean of the live occupancy (``store_occupancy``, a point per change)."""
+on entrance lines and crossings of passing lines (``line_counts``), till transactions
+(``store_transactions``) and the time-weighted mean of the live occupancy
+(``store_occupancy``, a point per change)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aggregator.storage.measurements import (
     StoreTransactionsField,
     Tag,
 )
+from protocol.messages import LineRole
 
 MAXIMUM_HOURS = 24 * 400
 """The longest range one request may ask for (a little over a year of hours)."""
@@ -52,6 +54,16 @@ class StoreMetricsSource:
             f"{quote_identifier(LINE_COUNTS)} WHERE {quote_identifier(Tag.ENTRANCE)} = "
             f"{quote_string(ENTRANCE_TRUE)} AND {where} GROUP BY time(1h) fill(none)"
         )
+        passing = (
+            f"FROM {quote_identifier(LINE_COUNTS)} WHERE {quote_identifier(Tag.ROLE)} = "
+            f"{quote_string(LineRole.PASSING.value)} AND {where} GROUP BY time(1h) fill(none)"
+        )
+        passing_in = self._hourly(
+            f"SELECT sum({quote_identifier(LineCountsField.ENTRIES)}) {passing}"
+        )
+        passing_out = self._hourly(
+            f"SELECT sum({quote_identifier(LineCountsField.EXITS)}) {passing}"
+        )
         transactions = self._hourly(
             f"SELECT sum({quote_identifier(StoreTransactionsField.TRANSACTIONS)}) FROM "
             f"{quote_identifier(STORE_TRANSACTIONS)} WHERE {where} GROUP BY time(1h) fill(none)"
@@ -67,6 +79,7 @@ class StoreMetricsSource:
                     entries=int(entries.get(hour, 0)),
                     transactions=None if known is None else int(known),
                     mean_occupancy=time_weighted_mean(changes, hour, hour + HOUR),
+                    passers_by=int(passing_in.get(hour, 0) + passing_out.get(hour, 0)),
                 )
             )
         return hours

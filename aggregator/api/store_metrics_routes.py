@@ -1,4 +1,4 @@
-"""``GET /stores/{store}/metrics``: visits, conversion and visit time per hour or per
+"""``GET /stores/{store}/metrics``: visits, conversion, visit time and capture rate per hour or per
 store-local day, read from InfluxDB (:mod:`aggregator.analysis.store_metrics`)."""
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ class MetricsRow(BaseModel):
     visit_minutes: float | None
     """Mean time in store by Little's law (mean occupancy ÷ entry rate); null with fewer than
     the minimum entries in the period."""
+    passers_by: int
+    """Crossings of the store's ``passing`` lines (people walking past the shop front)."""
+    capture_rate_percent: float | None
+    """Visits per 100 passers-by; null where no passing line counted anyone."""
 
 
 class StoreMetrics(BaseModel):
@@ -63,7 +67,7 @@ def store_metrics_router(context: ApiContext) -> APIRouter:
         end: AwareDatetime = Query(..., alias="to", description="Range end, exclusive"),
         resolution: Literal["hour", "day"] = Query("hour"),
     ) -> StoreMetrics:
-        """Visits, conversion and visit time of one store over ``[from, to)``."""
+        """Visits, conversion, visit time and capture rate of one store over ``[from, to)``."""
         context.require_store(store)
         timezone = context.config.store(store).timezone
         source = StoreMetricsSource(context.influx_client())
