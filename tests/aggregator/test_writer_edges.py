@@ -88,3 +88,23 @@ def test_a_malformed_segment_in_the_spool_is_set_aside_and_draining_goes_on(
     assert b"entries=oops" in kept.read_bytes()
     assert writer.stats.batches_rejected == 1
     assert writer.stats.segments_drained == 2
+
+
+def test_tokens_without_lines_come_back_and_the_writer_goes_on(
+    influx: InfluxClient, tmp_path: Path
+) -> None:
+    """Rejected and duplicate messages queue a token with no lines: it is acknowledged, and
+    the writer keeps writing what comes after."""
+    acknowledged: list[int] = []
+    writer = BatchWriter(influx, Spool(tmp_path / "spool"), acknowledged.extend, batch_seconds=0.05)
+    writer.start()
+    try:
+        writer.add([], 1)
+        assert writer.wait_durable(10)
+        writer.add([line(0, 3)], 2)
+        writer.add([], 3)
+        assert writer.wait_durable(10)
+    finally:
+        writer.stop()
+    assert acknowledged == [1, 2, 3]
+    assert stored(influx) == (3, 1)
