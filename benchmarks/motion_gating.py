@@ -129,9 +129,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--moved-px", type=float, default=5.0)
+    parser.add_argument("--clip", action="append", choices=sorted(CLIPS), help="default: all")
     arguments = parser.parse_args()
     rows = []
     for name, clip in CLIPS.items():
+        if arguments.clip and name not in arguments.clip:
+            continue
         without = run(clip, motion=False)
         gated = run(clip, motion=True)
         measured = waits(clip["truth"], gated["ran"], gated["regions"], arguments.moved_px)

@@ -131,9 +131,9 @@ class MotionConfig(Section):
     enabled: bool = False
     downscale: Annotated[int, Field(ge=1, le=16)] = 4
     """Frames are compared at 1/downscale of the source resolution, in grey."""
-    pixel_threshold: Annotated[int, Field(ge=1, le=255)] = 20
+    pixel_threshold: Annotated[int, Field(ge=1, le=255)] = 10
     """Grey levels a low-resolution pixel must change by to count as changed."""
-    min_changed_px: Annotated[float, Field(ge=0)] = 150.0
+    min_changed_px: Annotated[float, Field(ge=0)] = 40.0
     """Changed source pixels (low-resolution pixels × downscale²) that make a frame moved."""
     max_skip_seconds: Annotated[float, Field(gt=0, le=3600)] = 2.0
     """The detector runs at least this often, moved or not."""
