@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from aggregator.config import AggregatorConfig
 
 console = Console()
+FALSE_ALARM_WARNING = 0.15
+"""Placebo dates overlap (a year holds ~8 independent 4 + 4 week windows), so 5% expected
+can read as 10%; above this the plan warns."""
 _EFFECT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*%?$")
 
 
@@ -191,6 +194,17 @@ def _render(report: dict[str, Any]) -> None:
             f"{report['last_placebo_date']}; rejections at zero {report['power_at_zero']:.1%})",
             highlight=False,
         )
+        alarms = report["placebo_false_alarms"]
+        if alarms > FALSE_ALARM_WARNING:
+            empirical = report["mde_empirical_pct"]
+            shown = "not reachable" if empirical is None else f"+{empirical:.1f}%"
+            console.print(
+                f"[yellow]warning[/] the analysis found an effect at {alarms:.0%} of the "
+                "placebo dates (5% expected): this history swings more slowly than the "
+                "interval assumes, so the MDE above is optimistic; measured on the placebo "
+                f"dates themselves it is {shown}",
+                highlight=False,
+            )
     if "weeks_needed" in report:
         steps = ", ".join(
             f"{step['weeks']}w " + ("-" if step["mde_pct"] is None else f"+{step['mde_pct']:.1f}%")

@@ -13,6 +13,12 @@ the power at d is the share of simulated AR(1) noise draws with that date's desi
 |b + log(1 + d)| > c x se, exactly the analysis's rule; averaged over the placebo dates. The
 MDE is the smallest increase with 80% power at the 5% level (the interval excludes zero).
 
+The same placebo dates also give a model-free check: the share of them at which the analysis
+itself finds an "effect" (``false_alarm_rate``; 5% if the noise model holds) and the
+*empirical* MDE, the smallest effect that, added at every placebo date, is detected at 80% of
+them. On real histories with slow swings the false-alarm rate can be far above 5%; the plan
+then says so and reports both MDEs.
+
 At zero effect the rule rejects 5% of the draws by construction (the critical value is their
 95% quantile), so the plan and the analysis agree on what "significant" means.
 """
@@ -71,6 +77,17 @@ class PlaceboNoise:
         shift = log_effect / self.noise_sd
         return float(np.mean(np.abs(self.draws + shift) > self.thresholds))
 
+    def detects(self, log_effect: float) -> bool:
+        """Whether the analysis at this date, with ``log_effect`` added, finds it: an
+        interval on the effect's side of zero (either side for a zero effect)."""
+        margin = self.critical_value * self.standard_error
+        shifted = self.estimate + log_effect
+        if log_effect > 0:
+            return shifted - margin > 0
+        if log_effect < 0:
+            return shifted + margin < 0
+        return abs(shifted) > margin
+
 
 @dataclass(frozen=True)
 class PowerResult:
@@ -91,6 +108,19 @@ class PowerResult:
     def minimum_detectable_decrease(self, power: float = TARGET_POWER) -> float:
         return -_solve(lambda fall: self.power(-fall), power, upper=0.999)
 
+    def empirical_power(self, effect: float) -> float:
+        """Share of the placebo dates at which the analysis itself, with ``effect`` added to
+        the after window, excludes zero: no noise model, but only as many independent
+        answers as the history has non-overlapping windows."""
+        log_effect = float(np.log1p(effect))
+        return float(np.mean([one.detects(log_effect) for one in self.placebo]))
+
+    @property
+    def false_alarm_rate(self) -> float:
+        """``empirical_power(0)``: well above 5% the history swings more slowly than the
+        interval assumes, and the model-based MDE is optimistic."""
+        return self.empirical_power(0.0)
+
     def to_json(self) -> dict[str, Any]:
         mde = self.minimum_detectable_effect()
         decrease = self.minimum_detectable_decrease()
@@ -108,6 +138,8 @@ class PowerResult:
             "autocorrelation": round(
                 float(np.median([one.autocorrelation for one in self.placebo])), 3
             ),
+            "placebo_false_alarms": round(self.false_alarm_rate, 4),
+            "mde_empirical_pct": _percent(_solve(self.empirical_power, TARGET_POWER)),
             "placebo_sd_pct": round(float(np.std([one.estimate for one in self.placebo]) * 100), 3),
         }
 

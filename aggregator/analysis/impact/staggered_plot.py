@@ -18,6 +18,7 @@ def staggered_png(report: StaggeredReport) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(figsize=(10, 5))
     groups = [group for group in report.groups if group.weeks]
@@ -50,7 +51,7 @@ def staggered_png(report: StaggeredReport) -> bytes:
     axes.set_xlabel("week after the wave's adoption date")
     axes.set_ylabel("effect on visits, % (95% CI)")
     axes.set_title(f"{report.policy}: staggered roll-out", fontsize="small")
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize="small")
     figure.tight_layout()
     buffer = io.BytesIO()

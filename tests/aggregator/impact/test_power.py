@@ -79,6 +79,11 @@ def test_planned_effect_is_detected_four_times_in_five() -> None:
     )
     assert 0.75 <= detection <= 0.85
     assert false_alarms <= 0.06
+    # where the noise model holds, the placebo dates themselves agree with it
+    assert planned.false_alarm_rate <= 0.10
+    empirical = planned.to_json()["mde_empirical_pct"]
+    assert empirical is not None
+    assert 0.5 * mde * 100 <= empirical <= 2.0 * mde * 100
 
 
 def test_plan_command_from_csv(tmp_path: Path) -> None:
@@ -100,6 +105,7 @@ def test_plan_command_from_csv(tmp_path: Path) -> None:
     assert report["method"] == "difference_in_differences"
     assert 1.0 < report["mde_pct"] < 20.0
     assert report["power_at_zero"] <= 0.06
+    assert report["placebo_false_alarms"] <= 0.15
     by_weeks = {step["weeks"]: step["mde_pct"] for step in report["mde_by_weeks"]}
     weeks = report["weeks_needed"]
     # longer trials see smaller effects; the answer is the first length that sees 5%
