@@ -90,8 +90,9 @@ class SourceConfig(Section):
     start_time_utc: str | None = None
     """Files and folders: ISO 8601 time of the first frame (default: when the run starts)."""
     realtime: bool = False
-    """Files and folders: hand frames over no faster than the recording's frame rate, as a
-    camera would (demos, the entrance-display test); default: as fast as they are counted."""
+    """Files and folders: hand frames over at the recording's frame rate, as a camera would
+    (demos, the entrance-display test): a frame the worker had no time for is dropped
+    (counted in health). Default: every frame, as fast as they are counted."""
     reconnect_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
     reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60.0
     read_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0

@@ -79,7 +79,9 @@ class RecordedSource:
         """Time the reader thread spent decoding (it overlaps detection)."""
         self.frames_read = 0
         """Frames of the file decoded (or skipped by ``stride``) before it ended."""
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        # realtime: like a live source, only the newest frame waits for the detector
+        size = 1 if config.realtime else queue_size
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=size)
         path = Path(config.uri).expanduser()
         if path.is_dir():
             self._images = _folder_images(path)
@@ -108,11 +110,13 @@ class RecordedSource:
         paced_from = time.monotonic()
         for index, image in self._decode(stop):
             timestamp = self.start_seconds + index / self.frames_per_second
-            if self.config.realtime:  # no faster than the recording: like a camera
+            item = SourceFrame(index=index, timestamp_seconds=timestamp, image=image)
+            if self.config.realtime:  # at the recording's pace, like a camera
                 due = paced_from + index / self.frames_per_second - time.monotonic()
                 if due > 0 and stop.wait(due):
                     return
-            item = SourceFrame(index=index, timestamp_seconds=timestamp, image=image)
+                self._replace_waiting(item)
+                continue
             while not stop.is_set():
                 try:
                     self._queue.put(item, timeout=0.1)
@@ -122,6 +126,20 @@ class RecordedSource:
             if stop.is_set():
                 return
         self._queue.put(_END)
+
+    def _replace_waiting(self, item: SourceFrame) -> None:
+        """Hand over ``item``; a frame still waiting for the detector is dropped (counted),
+        as a camera's frames are when the worker cannot keep up."""
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.frames_dropped += 1
+                except queue.Empty:
+                    pass
 
     def _decode(self, stop: threading.Event) -> Iterator[tuple[int, Image]]:
         import cv2

@@ -31,3 +31,19 @@ def test_realtime_paces_a_recording_at_its_frame_rate(tmp_path: Path) -> None:
     assert paced_times == fast_times  # same frame times: only the pace differs
     assert paced >= 0.7, paced
     assert fast < paced - 0.3, (fast, paced)
+
+
+def test_realtime_drops_the_frames_a_slow_worker_had_no_time_for(tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"
+    write_video(video, 30, fps=20.0)  # 1.5 s
+    source = RecordedSource(SourceConfig(uri=str(video), realtime=True))
+    indexes = []
+    for frame in source:
+        indexes.append(frame.index)
+        if frame.index == 2:
+            time.sleep(0.5)  # a slow detector: the camera does not wait for it
+    assert indexes[:3] == [0, 1, 2]
+    assert indexes[3] >= 10, indexes  # the frames of the 0.5 s went by
+    assert indexes[-1] == 29
+    assert source.frames_dropped == 30 - len(indexes)
+    assert source.frames_dropped >= 7
