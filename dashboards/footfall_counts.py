@@ -1,5 +1,6 @@
 """Footfall: for analysts. Entries per hour, day and week per store and per entrance, in
-store-local time, and the same range in the three previous weeks for comparison.
+store-local time, and the same range in the three previous weeks for comparison; then capture
+rate, conversion, visit time and dwell in zones per day (:mod:`dashboards.footfall_metrics`).
 
 Only entrance lines count (``entrance = 'true'``): a staff door or an inner line is counted by
 the edge but is not a visit. Days and weeks start at midnight in the build's time zone
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from dashboards import influxql
 from dashboards.document import constant_variable, dashboard_json, query_variable
+from dashboards.footfall_metrics import store_metrics_panels
 from dashboards.influxql import LineCountsField, Tag
 from dashboards.panels import (
     Json,
@@ -165,6 +167,7 @@ def build(timezone: str) -> Json:
             *_period_panels(layout, timezone),
             *_entrance_panels(layout),
             *_comparison_panels(layout),
+            *store_metrics_panels(layout, timezone),
         ],
         variables=[
             query_variable("store", "Store", stores),

@@ -1,5 +1,5 @@
-"""One database with the synthetic data of ``seed.py``, written once for all dashboard tests
-(they only read it), on the session's real InfluxDB server."""
+"""One database with the synthetic data of ``seed.py`` and ``seed_metrics.py``, written once
+for all dashboard tests (they only read it), on the session's real InfluxDB server."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dashboards.build import load_dashboards
 from dashboards.panels import Json
 from footfall.local_services import LocalService
 from tests.dashboards import seed
+from tests.dashboards.seed_metrics import seed_metrics
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +24,7 @@ def seeded_influx(influx_server: LocalService) -> Iterator[InfluxClient]:
     )
     client.ensure_database()
     seed.seed(client)
+    seed_metrics(client)
     yield client
     client.execute(f'DROP DATABASE "{database}"')
     client.close()
