@@ -155,3 +155,28 @@ def test_cameras_without_regions_and_unscaled_backends_see_full_frames() -> None
     plain = RegionDetector(Plain(), RegionsConfig(enabled=True))
     assert plain.plan(camera([(384, 150, 384, 576)]), frame).full_frame
     assert plain.name == "plain"
+
+
+class StackedFake(ScaledFake):
+    """One person seen by two stacked crops: legs in the upper one (cut by its bottom
+    border), feet in the lower one (head cut by its top border); crop pixels."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def detect_scaled(self, frames: Sequence[Frame], scale: float) -> list[People]:
+        upper = People(boxes=np.array([[245.0, 68, 275, 96]]), scores=np.array([0.8]))
+        lower = People(boxes=np.array([[245.0, 0, 275, 38]]), scores=np.array([0.9]))
+        return [upper, lower]
+
+
+def test_a_person_across_two_stacked_regions_is_counted_once_by_their_feet() -> None:
+    # two horizontal lines 230 px apart: regions 52…148 and 282…378 (55…746 wide)
+    lines = camera([(100, 100, 700, 100), (100, 330, 700, 330)])
+    assert plan(lines, margin_px=40).regions == (
+        Rectangle(55, 52, 746, 148),
+        Rectangle(55, 282, 746, 378),
+    )
+    detector = RegionDetector(StackedFake(), RegionsConfig(enabled=True, margin_px=40))
+    found = detector.detect([np.zeros((576, 768, 3), np.uint8)], [lines])[0]
+    assert found.boxes.tolist() == [[300, 282, 330, 320]]  # once, standing at y = 320
