@@ -108,6 +108,8 @@ class RecordedSource:
 
     def _produce(self, stop: threading.Event) -> None:
         paced_from = time.monotonic()
+        if self.config.realtime and self.config.start_time_utc is None:
+            self.start_seconds = time.time()  # a frame's time is when it is handed over
         for index, image in self._decode(stop):
             timestamp = self.start_seconds + index / self.frames_per_second
             item = SourceFrame(index=index, timestamp_seconds=timestamp, image=image)

@@ -47,3 +47,12 @@ def test_realtime_drops_the_frames_a_slow_worker_had_no_time_for(tmp_path: Path)
     assert indexes[-1] == 29
     assert source.frames_dropped == 30 - len(indexes)
     assert source.frames_dropped >= 7
+
+
+def test_realtime_frame_times_are_when_the_frames_are_handed_over(tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"
+    write_video(video, 6, fps=20.0)
+    source = RecordedSource(SourceConfig(uri=str(video), realtime=True))
+    time.sleep(0.5)  # the worker loads its model before it reads the first frame
+    for frame in source:
+        assert abs(frame.timestamp_seconds - time.time()) < 0.1
