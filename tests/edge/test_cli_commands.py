@@ -96,6 +96,7 @@ def test_replay_report_and_per_frame_csv(clip: Path, fast_config: Path, tmp_path
     assert interval["lines"]["door"] == {
         "entries": summary["lines"]["door"]["in"],
         "exits": summary["lines"]["door"]["out"],
+        "role": "entrance",  # schema version 2: every line carries its role
     }
 
 
