@@ -187,3 +187,33 @@ def wait_for_occupancy(port: int, expected: Totals, timeout_seconds: float = 15)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def assert_occupancy_equals_stored_intervals(
+    book_owner: Any, influx: InfluxClient, store_id: str, timeout_seconds: float = 30
+) -> tuple[int, int]:
+    """Issue 9: at the end of a run a store's occupancy is entries - exits of the entrance
+    intervals stored in InfluxDB (plus what clamping at 0 added back, ``drift``), with no
+    live crossing left provisional: live crossings and intervals were never counted twice.
+    ``book_owner`` is an in-process ``AggregatorService``. Returns the stored totals."""
+    escaped = store_id.replace("\\", "\\\\").replace("'", "\\'")
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        series = influx.query(
+            "SELECT sum(entries), sum(exits) FROM line_counts "
+            f"WHERE store = '{escaped}' AND entrance = 'true'"
+        )
+        stored = (int(series[0].values[0][1]), int(series[0].values[0][2])) if series else (0, 0)
+        snapshot = book_owner.book.tracker(store_id).snapshot(datetime.now(UTC))
+        figures = (snapshot.entries_today, snapshot.exits_today)
+        provisional = (snapshot.provisional_entries, snapshot.provisional_exits)
+        if (figures, provisional) == (stored, (0, 0)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    print(
+        f"FIGURE stored entrance intervals of {store_id!r} {stored}: occupancy {snapshot.occupancy}"
+    )
+    assert figures == stored, (figures, stored)
+    assert provisional == (0, 0)
+    assert snapshot.occupancy == stored[0] - stored[1] + snapshot.drift  # drift: clamped at 0
+    return stored

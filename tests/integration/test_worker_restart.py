@@ -29,7 +29,11 @@ from aggregator.ingest.service import AggregatorService
 from aggregator.storage.influx import InfluxClient
 from footfall.local_services import LocalService
 from tests.edge.mqtt_support import Collector
-from tests.integration.aggregator_harness import totals_of, wait_for_totals
+from tests.integration.aggregator_harness import (
+    assert_occupancy_equals_stored_intervals,
+    totals_of,
+    wait_for_totals,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -172,3 +176,9 @@ def test_worker_killed_and_restarted_on_a_replayed_file_resumes_without_overlap(
     assert expected.intervals == len(intervals)
     assert wait_for_totals(influx, expected, 30) == expected
     assert aggregator.rejections.total == 0
+    # The killed run's open interval was published only live; the restart's interval at the
+    # same start replaced those crossings: occupancy is the stored intervals', not both.
+    assert assert_occupancy_equals_stored_intervals(aggregator, influx, STORE) == (
+        expected.entries,
+        expected.exits,
+    )
