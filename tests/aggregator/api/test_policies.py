@@ -96,6 +96,20 @@ def test_add_list_and_remove_with_the_token(client: TestClient, influx: InfluxCl
     assert "no active policy named 'never-added'" in missing.json()["detail"]
 
 
+def test_a_second_wave_on_another_date(client: TestClient) -> None:
+    # a staggered roll-out: shop-2 adopts the policy two months after shop-1
+    first = dict(SUMMER_POLICY, stores=["shop-1"])
+    assert client.post("/policies", json=first, headers=AUTHORISED).status_code == 201
+    second = dict(SUMMER_POLICY, stores=["shop-2"], effective_date="2026-09-01")
+    added = client.post("/policies", json=second, headers=AUTHORISED)
+    assert added.status_code == 201, added.text
+    listed = client.get("/policies").json()
+    assert sorted((entry["store"], entry["effective_date"]) for entry in listed) == [
+        ("shop-1", "2026-07-01"),
+        ("shop-2", "2026-09-01"),
+    ]
+
+
 def test_bad_policy_request_names_the_field(client: TestClient) -> None:
     bad = dict(SUMMER_POLICY, timezone="Mars/Olympus", stores=[])
     response = client.post("/policies", json=bad, headers=AUTHORISED)
