@@ -16,7 +16,7 @@ import threading
 from aggregator.config import AggregatorConfig
 from aggregator.storage.influx import InfluxClient
 from aggregator.storage.measurements import LINE_COUNTS, Tag
-from protocol.messages import CountInterval
+from protocol.messages import CountInterval, LineRole
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ class EntranceLineWatch:
         }
         self._unseen = set(self._expected)
         self._cameras_warned: set[tuple[str, str]] = set()
+        self._roles_warned: set[LineKey] = set()
         self._lock = threading.Lock()
 
     def mark_stored(self, client: InfluxClient) -> None:
@@ -52,8 +53,12 @@ class EntranceLineWatch:
             self._unseen -= stored
 
     def observe(self, message: CountInterval) -> None:
-        """Mark the interval's lines; warn (once per camera) when it lacks an entrance line."""
+        """Mark the interval's lines; warn (once per camera) when it lacks an entrance line,
+        and once per line when a version 2 edge gives a registered entrance line another
+        role (the registry cannot make it an entrance: ``aggregator/storage/line_roles.py``)."""
         store_id, camera_id = message.store_id, message.camera_id
+        if message.schema_version == 2:
+            self._check_roles(message)
         with self._lock:
             if not self._unseen:
                 return
@@ -76,6 +81,31 @@ class EntranceLineWatch:
             ", ".join(sorted(message.lines)) or "(none)",
             ", ".join(missing),
         )
+
+    def _check_roles(self, message: CountInterval) -> None:
+        store_id, camera_id = message.store_id, message.camera_id
+        contradicted = [
+            (line_id, line.role.value)
+            for line_id, line in message.lines.items()
+            if line.role is not None
+            and line.role is not LineRole.ENTRANCE
+            and (store_id, camera_id, line_id) in self._expected
+            and (store_id, camera_id, line_id) not in self._roles_warned
+        ]
+        if not contradicted:
+            return
+        with self._lock:
+            self._roles_warned.update((store_id, camera_id, line) for line, _ in contradicted)
+        for line_id, role in contradicted:
+            log.warning(
+                "line %s/%s/%s is an entrance in the aggregator's registry but the edge says "
+                "role: %s, and the edge's role wins (set role: entrance in the edge config, "
+                "or drop the line from entrance_lines)",
+                store_id,
+                camera_id,
+                line_id,
+                role,
+            )
 
     def never_seen(self) -> list[str]:
         """``store/camera/line`` of the entrance lines nobody has reported, sorted."""

@@ -260,3 +260,23 @@ def test_the_registry_only_narrows_entrances(
     book.apply_message(version_2(**{key: STORE_LINES[key] for key in expected}))
     occupancy = book.snapshots(NOW)[0].occupancy
     assert occupancy == (3 if expected["door"] == "entrance" else 0)  # door 10-4, staff 2-5
+
+
+def test_a_registry_entrance_that_the_edge_calls_otherwise_is_named_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from aggregator.ingest.entrances import EntranceLineWatch
+
+    watch = EntranceLineWatch(registry(["door", "street"]))
+    with caplog.at_level("WARNING"):
+        watch.observe(version_2(**STORE_LINES))
+        watch.observe(version_2(1, **STORE_LINES))
+    warnings = [
+        record.getMessage() for record in caplog.records if "registry" in record.getMessage()
+    ]
+    assert warnings == [
+        "line s1/cam/street is an entrance in the aggregator's registry but the edge says "
+        "role: passing, and the edge's role wins (set role: entrance in the edge config, or "
+        "drop the line from entrance_lines)"
+    ]
+    assert watch.never_seen() == []
