@@ -202,7 +202,6 @@ class MqttConsumer(MqttClientBase):
         ]
         subscriptions += [(topic, SubscribeOptions(qos=0)) for topic in self._live_topics]
         _, self._subscribe_mid = client.subscribe(subscriptions)
-        self.connected.set()
 
     def _after_disconnect(self) -> None:
         self.connected.clear()
@@ -220,6 +219,7 @@ class MqttConsumer(MqttClientBase):
         refused = [str(code) for code in reason_codes if code.is_failure]
         if refused:
             log.error("broker refused subscriptions %s: %s", self._topics, refused)
+        self.connected.set()  # subscribed: a message published from now on reaches us
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         token = AckToken(self._connections, message.mid, message.qos)
