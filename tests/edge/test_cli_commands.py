@@ -148,6 +148,18 @@ def test_audit_against_ground_truth(
     directions = {(row["line"], row["direction"]) for row in audit["lines"]}
     assert directions == {("door", "in"), ("door", "out")}
     assert "accuracy %" in result.output
+    # every true and every counted crossing is listed once, matched, missed or extra
+    outcomes = [row["outcome"] for row in audit["crossings"]]
+    assert set(outcomes) <= {"matched", "missed", "extra"}
+    for row in audit["lines"]:
+        listed = [
+            c
+            for c in audit["crossings"]
+            if (c["line"], c["direction"]) == (row["line"], row["direction"])
+        ]
+        assert sum(c["true_frame"] is not None for c in listed) == row["true"]
+        assert sum(c["counted_frame"] is not None for c in listed) == row["counted"]
+    assert "matched" in result.output
     missing = CliRunner().invoke(
         app, ["edge", "audit", str(clip), "--truth", str(tmp_path / "no.txt")]
     )
