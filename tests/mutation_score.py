@@ -40,7 +40,10 @@ MODULES: dict[str, list[str]] = {
         "tests/edge/test_interval_merge_v2.py",
     ],
     "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
-    "aggregator/ingest/validation.py": ["tests/aggregator/test_validation.py"],
+    "aggregator/ingest/validation.py": [
+        "tests/aggregator/test_validation.py",
+        "tests/aggregator/test_validation_edges.py",
+    ],
     "aggregator/storage/encoding.py": [
         "tests/aggregator/test_encoding.py",
         "tests/aggregator/test_merged_intervals.py",
