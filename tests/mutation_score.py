@@ -61,6 +61,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "aggregator/ingest/occupancy.py": [
         "tests/aggregator/test_occupancy.py",
+        "tests/aggregator/test_occupancy_edges.py",
         "tests/aggregator/test_live_occupancy.py",
         "tests/aggregator/test_service_occupancy.py",
     ],
