@@ -47,7 +47,7 @@ def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
             if now >= next_line:
                 next_line = now + PROGRESS_LINE_SECONDS
                 rate = done / max(now - started, 1e-9)
-                of_total = f"/{total}" if total else ""
+                of_total = f"/{total}" if total >= done else ""  # some containers lie
                 console.print(f"counting: {done}{of_total} frames, {rate:.1f} fps", highlight=False)
 
         return replay(config, camera_id, on_frame=report_line)
