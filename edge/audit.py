@@ -1,6 +1,7 @@
-"""Accuracy audit against MOT-format ground truth, like the manual video audits that
-commercial counters are sold on: true vs counted crossings per line and direction, and the
-per-frame people-count error.
+"""Accuracy audit against ground truth, like the manual video audits that commercial counters
+are sold on: true vs counted crossings per line and direction, and the per-frame people-count
+error. The truth is MOT tracks (here) or a person's tally of crossings (``edge.tally``, then
+:func:`audit_events`, without the people-count error).
 
 The truth is derived from the annotated tracks with the plain line rule of
 ``../shared/footage/derive_counts.py`` (``LineCounter`` with a fixed 5 px band, bottom-centre
@@ -111,10 +112,11 @@ class CrossingMatch:
 class AuditResult:
     lines: list[LineAudit]
     frames: int
-    people_mae: float
-    """Mean absolute error of people per frame (detected vs annotated)."""
-    tracked_people_mae: float
-    true_people_mean: float
+    people_mae: float | None
+    """Mean absolute error of people per frame (detected vs annotated); None when the truth is
+    a tally (it has no people per frame), like the next two."""
+    tracked_people_mae: float | None
+    true_people_mean: float | None
     crossings: list[CrossingMatch]
     """Every true and every counted crossing, matched, missed or extra, in frame order."""
 
@@ -183,20 +185,13 @@ def true_crossing_events(
     return events
 
 
-def audit(
-    report: ReplayReport,
-    boxes: list[TruthBox],
-    camera: CameraConfig,
-    counting: CountingConfig | None = None,
-) -> AuditResult:
-    """``counting`` is not used: the truth never depends on the settings under test (the
-    parameter stays for existing callers)."""
-    true_events = true_crossing_events(boxes, camera)
-    truth = true_crossings(boxes, camera)
-    people_per_frame: dict[int, int] = defaultdict(int)
-    for box in boxes:
-        people_per_frame[box.frame] += 1
-    lines = [
+def _line_audits(
+    report: ReplayReport, true_events: list[CrossingEvent], camera: CameraConfig
+) -> list[LineAudit]:
+    truth = {line.id: dict.fromkeys(Direction, 0) for line in camera.lines}
+    for event in true_events:
+        truth[event.line_id][event.direction] += 1
+    return [
         LineAudit(
             line_id=line_id,
             true_entries=truth[line_id][Direction.ENTRY],
@@ -206,18 +201,58 @@ def audit(
         )
         for line_id in truth
     ]
+
+
+def _tolerance_frames(report: ReplayReport, tolerance_seconds: float) -> float:
+    if tolerance_seconds < 0:
+        raise ValueError(f"tolerance_seconds must be 0 or more, got {tolerance_seconds}")
+    return tolerance_seconds * (report.source_frames_per_second or 10.0)
+
+
+def audit_events(
+    report: ReplayReport,
+    true_events: list[CrossingEvent],
+    camera: CameraConfig,
+    tolerance_seconds: float = MATCH_TOLERANCE_SECONDS,
+) -> AuditResult:
+    """The audit against true crossings alone (a tally: ``edge.tally.tally_events``): totals
+    and every crossing matched, missed or extra; no people-per-frame error."""
+    return AuditResult(
+        lines=_line_audits(report, true_events, camera),
+        frames=len(report.per_frame),
+        people_mae=None,
+        tracked_people_mae=None,
+        true_people_mean=None,
+        crossings=match_crossings(
+            true_events, report.crossings, _tolerance_frames(report, tolerance_seconds)
+        ),
+    )
+
+
+def audit(
+    report: ReplayReport,
+    boxes: list[TruthBox],
+    camera: CameraConfig,
+    counting: CountingConfig | None = None,
+    tolerance_seconds: float = MATCH_TOLERANCE_SECONDS,
+) -> AuditResult:
+    """``counting`` is not used: the truth never depends on the settings under test (the
+    parameter stays for existing callers). A counted crossing matches a true one at most
+    ``tolerance_seconds`` apart."""
+    true_events = true_crossing_events(boxes, camera)
+    people_per_frame: dict[int, int] = defaultdict(int)
+    for box in boxes:
+        people_per_frame[box.frame] += 1
     records = report.per_frame
     frames = max(len(records), 1)
     return AuditResult(
-        lines=lines,
+        lines=_line_audits(report, true_events, camera),
         frames=len(records),
         people_mae=sum(abs(r.detected - people_per_frame[r.frame]) for r in records) / frames,
         tracked_people_mae=sum(abs(r.tracked - people_per_frame[r.frame]) for r in records)
         / frames,
         true_people_mean=sum(people_per_frame[r.frame] for r in records) / frames,
         crossings=match_crossings(
-            true_events,
-            report.crossings,
-            MATCH_TOLERANCE_SECONDS * (report.source_frames_per_second or 10.0),
+            true_events, report.crossings, _tolerance_frames(report, tolerance_seconds)
         ),
     )

@@ -206,6 +206,10 @@ def _crossing_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
     ]
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _audit_report(
     outcome: AuditResult, result: ReplayReport, rows: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -213,39 +217,60 @@ def _audit_report(
         "lines": rows,
         "crossings": _crossing_rows(outcome, result),
         "frames": outcome.frames,
-        "people_mae": round(outcome.people_mae, 4),
-        "tracked_people_mae": round(outcome.tracked_people_mae, 4),
-        "true_people_mean": round(outcome.true_people_mean, 4),
+        "people_mae": _rounded(outcome.people_mae),
+        "tracked_people_mae": _rounded(outcome.tracked_people_mae),
+        "true_people_mean": _rounded(outcome.true_people_mean),
         "fps": round(result.fps, 3),
         "detector": result.detector,
         "tracker": result.tracker,
     }
 
 
+TRUTH_HELP = (
+    "Ground truth: MOT tracks (gt.txt) or a tally CSV time_seconds,line,direction "
+    "(in/out; a .csv file or one with that header)"
+)
+
+
 def audit_command(
     video: str = typer.Argument(..., help="Video file or folder of images"),
-    truth: Path = typer.Option(..., "--truth", help="MOT-format ground truth (gt.txt)"),
+    truth: Path = typer.Option(..., "--truth", help=TRUTH_HELP),
     config: Path | None = typer.Option(None, "--config", "-c", help="Edge YAML config"),
     line: list[str] = typer.Option([], "--line", help=LINE_HELP),
     camera: str | None = typer.Option(None, "--camera", help="Camera id in the config"),
     fps: float | None = typer.Option(None, "--fps", help="Override the source frame rate"),
     report: Path | None = typer.Option(None, "--report", help="Write the audit as JSON here"),
+    tolerance_seconds: float = typer.Option(
+        2.0,
+        "--tolerance-seconds",
+        min=0.0,
+        help="Match a counted crossing this close to a true one",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Count a recording and compare with ground truth: every true and counted crossing with
-    its time (matched, missed or extra), totals per line and direction, accuracy %, per-frame
-    people-count error."""
+    """Count a recording and compare with ground truth (MOT tracks or a tally): every true and
+    counted crossing with its time (matched, missed or extra), totals per line and direction,
+    accuracy %, per-frame people-count error (MOT only)."""
     from edge.adhoc import build_config
-    from edge.audit import TruthError, audit, load_mot
+    from edge.audit import TruthError, audit, audit_events, load_mot
+    from edge.tally import is_tally, load_tally, tally_events
 
     try:
         edge_config, camera_id = build_config(video, config, line, camera, fps)
-        boxes = load_mot(truth)
+        camera_config = edge_config.camera(camera_id)
+        tally_truth = is_tally(truth)
+        if tally_truth:
+            tally = load_tally(truth, [each.id for each in camera_config.lines])
+        else:
+            boxes = load_mot(truth)
         result = _progress_replay(edge_config, camera_id)
     except (ConfigError, SourceError, ModelNotFoundError, TruthError) as error:
         raise fail(str(error)) from None
-    camera_config = edge_config.camera(camera_id)
-    outcome = audit(result, boxes, camera_config, edge_config.counting)
+    if tally_truth:
+        events = tally_events(tally, result.source_frames_per_second or 10.0)
+        outcome = audit_events(result, events, camera_config, tolerance_seconds)
+    else:
+        outcome = audit(result, boxes, camera_config, edge_config.counting, tolerance_seconds)
     rows = _audit_rows(outcome)
     document = _audit_report(outcome, result, rows)
     if report is not None:
@@ -261,13 +286,15 @@ def audit_command(
     outcomes = [row["outcome"] for row in crossings]
     output.print(
         f"crossings: {outcomes.count('matched')} matched, {outcomes.count('missed')} missed, "
-        f"{outcomes.count('extra')} extra (within 2 s of a true one, same line and direction)"
+        f"{outcomes.count('extra')} extra (within {tolerance_seconds:g} s of a true one, "
+        "same line and direction)"
     )
-    output.print(
-        f"people per frame: true mean {outcome.true_people_mean:.2f}, "
-        f"MAE detected {outcome.people_mae:.3f}, MAE tracked {outcome.tracked_people_mae:.3f}; "
-        f"{result.fps:.2f} fps"
-    )
+    if outcome.people_mae is not None and outcome.tracked_people_mae is not None:
+        output.print(
+            f"people per frame: true mean {outcome.true_people_mean:.2f}, "
+            f"MAE detected {outcome.people_mae:.3f}, "
+            f"MAE tracked {outcome.tracked_people_mae:.3f}; {result.fps:.2f} fps"
+        )
 
 
 def preview_command(

@@ -167,6 +167,31 @@ def test_audit_against_ground_truth(
     assert "cannot read ground truth" in missing.output
 
 
+def test_audit_against_a_tally(clip: Path, fast_config: Path, tmp_path: Path) -> None:
+    """A person's tally (0.4 s door in, 1.0 s door out) at 7 fps: frames 4 and 8."""
+    tally = tmp_path / "tally.csv"
+    tally.write_text("time_seconds,line,direction\n0.4,door,in\n1.0,door,out\n")
+    report = tmp_path / "audit.json"
+    arguments = ["edge", "audit", str(clip), "--config", str(fast_config), "--truth", str(tally)]
+    result = CliRunner().invoke(app, [*arguments, "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    audit = json.loads(report.read_text())
+    assert audit["frames"] == FRAMES
+    assert audit["people_mae"] is None  # a tally has no people per frame
+    assert "people per frame" not in result.output
+    assert {(row["direction"], row["true"]) for row in audit["lines"]} == {("in", 1), ("out", 1)}
+    true_rows = [row for row in audit["crossings"] if row["true_frame"] is not None]
+    assert [(row["true_frame"], row["direction"]) for row in true_rows] == [(4, "in"), (8, "out")]
+    assert [row["seconds"] for row in true_rows] == [pytest.approx(3 / 7, abs=0.01), 1.0]
+    counted = sum(row["counted_frame"] is not None for row in audit["crossings"])
+    assert counted == sum(row["counted"] for row in audit["lines"])
+    assert "within 2 s" in result.output
+    tally.write_text("time_seconds,line,direction\n0.4,door,in\n1.0,back,out\n")
+    bad = CliRunner().invoke(app, arguments)
+    assert bad.exit_code == 2
+    assert "tally.csv:3: unknown line 'back'" in bad.output
+
+
 def test_preview_draws_lines_zones_and_people(
     clip: Path, fast_config: Path, tmp_path: Path
 ) -> None:
