@@ -1,6 +1,7 @@
 """Policy impact: for analysts. Visits around a registered policy change (a store's opening
 hours, a queueing rule, a layout change), the window before against the window after, the
-effect estimates the aggregator stored, and every change as an annotation.
+effect estimates the aggregator stored (in percent, and as visits gained or lost over the after
+window), and every change as an annotation.
 
 Pick a store and one of its policies; hidden variables read the policy's effective date and
 the store's time zone from ``policy_changes``, so windows start at store-local midnight of the
@@ -38,7 +39,7 @@ UID = "footfall-policy-impact"
 WINDOW_DAYS = ("7", "14", "28", "56")
 DEFAULT_WINDOW_DAYS = "28"
 EFFECT_THRESHOLDS = (("red", None), ("green", 0.0))
-"""Effects and interval bounds: red below zero (fewer visits), green from zero."""
+"""Effects, visits gained and interval bounds: red below zero (fewer visits), green from zero."""
 
 _CHANGE = "'${effective_date:raw} 00:00:00'"
 """Store-local midnight of the effective date (read in the ``tz()`` zone of the query)."""
@@ -54,7 +55,25 @@ _EFFECT_FIELDS = (
     PolicyEffectsField.CI_LOW_PCT,
     PolicyEffectsField.CI_HIGH_PCT,
 )
-_LAST_EFFECT = ", ".join(f'last("{field}") AS "{field}"' for field in _EFFECT_FIELDS)
+_GAINED_FIELDS = (
+    PolicyEffectsField.VISITS_GAINED,
+    PolicyEffectsField.VISITS_GAINED_LOW,
+    PolicyEffectsField.VISITS_GAINED_HIGH,
+)
+"""Only the primary method's point carries them, so other methods' series return no row."""
+
+
+def _last(fields: tuple[str, ...]) -> str:
+    return ", ".join(f'last("{field}") AS "{field}"' for field in fields)
+
+
+_STORE_OR_POOLED = (
+    f"{influxql.matches(Tag.STORE, 'store')} "
+    f"""OR ("{Tag.STORE}" = '{influxql.POOLED_STORE}' """
+    f"""AND {influxql.matches(Tag.POLICY, "policy")})"""
+)
+"""Every policy of the selected store, and the selected policy's estimate pooled over its
+stores (the pooled estimates of other policies are left out)."""
 _CHANGE_FIELDS = (
     PolicyChangesField.EFFECTIVE_DATE,
     PolicyChangesField.TIMEZONE,
@@ -173,10 +192,8 @@ def _table_panels(layout: Layout) -> list[Json]:
         "Effect estimates",
         [
             Target(
-                f"SELECT {_LAST_EFFECT} "
-                f'FROM "{influxql.POLICY_EFFECTS}" WHERE {influxql.matches(Tag.STORE, "store")} '
-                f"""OR ("{Tag.STORE}" = '{influxql.POOLED_STORE}' """
-                f"""AND {influxql.matches(Tag.POLICY, "policy")}) """
+                f"SELECT {_last(_EFFECT_FIELDS)} "
+                f'FROM "{influxql.POLICY_EFFECTS}" WHERE {_STORE_OR_POOLED} '
                 f"GROUP BY {influxql.quoted(Tag.STORE, Tag.POLICY, Tag.METHOD)}",
                 table=True,
             )
@@ -193,6 +210,29 @@ def _table_panels(layout: Layout) -> list[Json]:
             for column in _EFFECT_FIELDS
         ],
     )
+    gained = table(
+        "Visits gained or lost over the after window",
+        [
+            Target(
+                f"SELECT {_last(_GAINED_FIELDS)} "
+                f'FROM "{influxql.POLICY_EFFECTS}" WHERE {_STORE_OR_POOLED} '
+                f"GROUP BY {influxql.quoted(Tag.STORE, Tag.POLICY, Tag.METHOD)}",
+                table=True,
+            )
+        ],
+        layout.place(12, 8),
+        description="Cumulative effect: visits gained (negative: lost) over the whole after "
+        "window with its 95% interval, from the primary method's estimate, per policy of the "
+        "store and for the selected policy pooled over its stores, as last stored by "
+        "`footfall impact --store-effects`.",
+        columns=(Tag.STORE, Tag.POLICY, Tag.METHOD, *_GAINED_FIELDS, "Time"),
+        sort_by=PolicyEffectsField.VISITS_GAINED,
+        hidden=("Time",),
+        overrides=[
+            threshold_column(column, EFFECT_THRESHOLDS, unit="none", decimals=0)
+            for column in _GAINED_FIELDS
+        ],
+    )
     changes = table(
         "Registered policy changes",
         [
@@ -202,7 +242,7 @@ def _table_panels(layout: Layout) -> list[Json]:
                 table=True,
             )
         ],
-        layout.place(12, 8),
+        layout.place(24, 8),
         description="All stores' policy changes, latest effective date first; click a row "
         "to see the visits around that change.",
         columns=(Tag.STORE, Tag.POLICY, *_CHANGE_FIELDS, "Time"),
@@ -214,7 +254,7 @@ def _table_panels(layout: Layout) -> list[Json]:
             f"&var-policy=${{__data.fields.{Tag.POLICY}:percentencode}}&${{window_days:queryparam}}",
         ),
     )
-    return [effects, changes]
+    return [effects, gained, changes]
 
 
 def _context_panel(layout: Layout) -> Json:

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from aggregator.analysis.policies import PolicyEntry
 from aggregator.storage.influx import InfluxClient, Series
 from aggregator.storage.line_protocol import Point
-from aggregator.storage.measurements import EDGE_STATUS, POLICY_EFFECTS, STORE_OCCUPANCY
-from aggregator.storage.points import health_point, interval_points
+from aggregator.storage.measurements import EDGE_STATUS, STORE_OCCUPANCY
+from aggregator.storage.points import health_point, interval_points, policy_effect_point
 from protocol.messages import CameraHealth, CountInterval, LineCount
 from tests.dashboards.macros import TimeRange
 
@@ -129,6 +129,14 @@ POLICY_EFFECTS_SEEDED = {
     ("evening-opening", "pooled", "did"): (11.0, 6.0, 16.0),
     ("queue-rule", "pooled", "its"): (-2.0, -7.0, 3.0),
 }
+# (policy, store, primary method) -> visits gained over the after window (estimate, CI low,
+# CI high); as `footfall impact --store-effects` writes them, only on the primary method's point
+POLICY_VISITS_GAINED_SEEDED = {
+    ("evening-opening", "north", "its"): (812.4, 530.6, 1101.5),
+    ("queue-rule", "south", "its"): (-310.6, -905.2, 290.4),
+    ("evening-opening", "pooled", "did"): (1630.2, 880.7, 2391.9),
+    ("queue-rule", "pooled", "its"): (-402.0, -1410.8, 603.3),
+}
 EFFECTS_TIME = datetime(2024, 2, 10, 12, tzinfo=UTC)
 
 LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
@@ -215,10 +223,16 @@ def seed(client: InfluxClient) -> None:
     for message, entrances in _messages():
         points.extend(interval_points(message, entrances))
     points.extend(change.point() for change in POLICY_CHANGES_SEEDED)
-    for (policy, store, method), (effect, low, high) in POLICY_EFFECTS_SEEDED.items():
-        fields = {"effect_pct": effect, "ci_low_pct": low, "ci_high_pct": high}
-        tags = {"policy": policy, "store": store, "method": method}
-        points.append(Point(POLICY_EFFECTS, tags, fields, EFFECTS_TIME))
+    for key, (effect, low, high) in POLICY_EFFECTS_SEEDED.items():
+        effect_point = policy_effect_point(
+            *key,
+            effect_pct=effect,
+            ci_low_pct=low,
+            ci_high_pct=high,
+            change_utc=EFFECTS_TIME,
+            visits_gained=POLICY_VISITS_GAINED_SEEDED.get(key),
+        )
+        points.append(effect_point)
     points.extend(_occupancy_points())
     points.extend(_health_points())
     for start in range(0, len(points), 5000):

@@ -177,6 +177,60 @@ def test_negative_effects_are_red(seeded_influx: InfluxClient, policy: Json) -> 
     assert sorted(zip(low.texts, low.colors, strict=True)) == [("-7.0%", RED), ("-9.0%", RED)]
 
 
+GAINED = "Visits gained or lost over the after window"
+GAINED_FIELDS = ("visits_gained", "visits_gained_low", "visits_gained_high")
+
+
+def gained_cells(frame: ShownFrame) -> dict[str, list[tuple[str, str | None]]]:
+    """Store -> (text, colour) of the estimate, low and high cells, as Grafana formats them."""
+    stores = frame.field("store").values
+    return {
+        store: [
+            (frame.field(name).texts[row], frame.field(name).colors[row]) for name in GAINED_FIELDS
+        ]
+        for row, store in enumerate(stores)
+    }
+
+
+def test_visits_gained_per_store_and_pooled(
+    results: list[QueryResult], shown: dict[str, ShownFrame], policy: Json
+) -> None:
+    """The cumulative effect as stored by ``footfall impact --store-effects``: only the primary
+    method's point carries it, so the store's other method (north, did) has no row; the pooled
+    estimate of the selected policy is there, another policy's (queue-rule) is not."""
+    raw = find_result(results, GAINED)
+    assert {(one.tags["store"], one.tags["policy"], one.tags["method"]) for one in raw.series} == {
+        ("north", "evening-opening", "its"),
+        ("pooled", "evening-opening", "did"),
+    }
+    panel = next(p for p in iter_panels(policy) if p["title"] == GAINED)
+    frame = shown[GAINED]
+    assert frame.names() == ["store", "policy", "method", *GAINED_FIELDS]
+    assert [tuple(row.values()) for row in table_rows(frame, panel)] == [
+        ("pooled", "evening-opening", "did", 1630.2, 880.7, 2391.9),
+        ("north", "evening-opening", "its", 812.4, 530.6, 1101.5),
+    ], "largest gain first, values exactly as stored"
+    assert gained_cells(frame) == {
+        "north": [("812", GREEN), ("531", GREEN), ("1102", GREEN)],
+        "pooled": [("1630", GREEN), ("881", GREEN), ("2392", GREEN)],
+    }, "whole visits, green from zero"
+
+
+def test_visits_lost_are_red(seeded_influx: InfluxClient, policy: Json) -> None:
+    """South's queue rule: visits lost (red), an interval from a loss to a gain (red, green)."""
+    south = run_dashboard(seeded_influx, policy, SIX_WEEKS, {"store": ["south"]})
+    panel = next(p for p in iter_panels(policy) if p["title"] == GAINED)
+    (frame,) = shown_panels(policy, south, [panel], tag_order="reversed")[GAINED]
+    assert [tuple(row.values()) for row in table_rows(frame, panel)] == [
+        ("south", "queue-rule", "its", -310.6, -905.2, 290.4),
+        ("pooled", "queue-rule", "its", -402.0, -1410.8, 603.3),
+    ]
+    assert gained_cells(frame) == {
+        "south": [("-311", RED), ("-905", RED), ("290", GREEN)],
+        "pooled": [("-402", RED), ("-1411", RED), ("603", GREEN)],
+    }
+
+
 def test_daily_context_and_annotation(results: list[QueryResult]) -> None:
     daily = by_time(find_result(results, "Visits per day").series[0])
     assert {moment.date(): visits for moment, visits in daily.items()} == expected_daily("north")
