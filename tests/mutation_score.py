@@ -37,6 +37,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "edge/transport/outbox.py": [
         "tests/edge/test_outbox.py",
+        "tests/edge/test_outbox_edges.py",
         "tests/edge/test_interval_merge_v2.py",
     ],
     "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
