@@ -94,6 +94,8 @@ class CrossingMatch:
     direction: Direction
     true_frame: int | None
     counted_frame: int | None
+    counted_person_id: int | None = None
+    """The id of the person counted (never leaves the device), to pick them out in pictures."""
 
     @property
     def outcome(self) -> str:
@@ -142,10 +144,18 @@ def match_crossings(
         )
         if partner is not None:
             free.remove(partner)
-        counted_frame = None if partner is None else counted_events[partner].frame
-        rows.append(CrossingMatch(event.line_id, event.direction, event.frame, counted_frame))
+        counted = None if partner is None else counted_events[partner]
+        rows.append(
+            CrossingMatch(
+                event.line_id,
+                event.direction,
+                event.frame,
+                None if counted is None else counted.frame,
+                None if counted is None else counted.person_id,
+            )
+        )
     rows += [
-        CrossingMatch(event.line_id, event.direction, None, event.frame)
+        CrossingMatch(event.line_id, event.direction, None, event.frame, event.person_id)
         for event in (counted_events[index] for index in free)
     ]
     return sorted(rows, key=lambda row: (row.frame, row.line_id, row.direction.value))

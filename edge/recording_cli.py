@@ -16,7 +16,7 @@ from command_line.exit_codes import fail
 from command_line.options import JSON_OPTION
 from command_line.progress import frame_progress
 from command_line.tables import Column, print_table
-from edge.config import EdgeConfig
+from edge.config import CameraConfig, EdgeConfig
 from edge.offline import ModelNotFoundError
 from edge.vision.sources import SourceError
 from protocol.settings import ConfigError
@@ -32,7 +32,9 @@ PROGRESS_LINE_SECONDS = 10.0
 """Without a terminal (a pipe, a log file), a progress line this often instead of a bar."""
 
 
-def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
+def _progress_replay(
+    config: EdgeConfig, camera_id: str, keep_tracked: bool = False
+) -> ReplayReport:
     """The replay with a progress bar on a terminal, or a plain progress line every
     :data:`PROGRESS_LINE_SECONDS` on standard error when piped, so it is never silent."""
     from edge.replay import replay
@@ -50,7 +52,7 @@ def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
                 of_total = f"/{total}" if total >= done else ""  # some containers lie
                 console.print(f"counting: {done}{of_total} frames, {rate:.1f} fps", highlight=False)
 
-        return replay(config, camera_id, on_frame=report_line)
+        return replay(config, camera_id, on_frame=report_line, keep_tracked=keep_tracked)
 
     with frame_progress(console) as progress:
         task = progress.add_task("counting", total=None, fps="-")
@@ -59,7 +61,7 @@ def _progress_replay(config: EdgeConfig, camera_id: str) -> ReplayReport:
             rate = done / max(time.perf_counter() - started, 1e-9)
             progress.update(task, completed=done, total=total or None, fps=f"{rate:.1f}")
 
-        return replay(config, camera_id, on_frame=on_frame)
+        return replay(config, camera_id, on_frame=on_frame, keep_tracked=keep_tracked)
 
 
 def _write_per_frame(report: ReplayReport, path: Path) -> None:
@@ -226,10 +228,31 @@ def _audit_report(
     }
 
 
+HTML_HELP = (
+    "Write a self-contained HTML report here: per crossing, frames around it with the line "
+    "and the tracked people (it shows people: keep it on this device)"
+)
 TRUTH_HELP = (
     "Ground truth: MOT tracks (gt.txt) or a tally CSV time_seconds,line,direction "
     "(in/out; a .csv file or one with that header)"
 )
+
+
+def _write_html(
+    path: Path,
+    camera: CameraConfig,
+    result: ReplayReport,
+    outcome: AuditResult,
+    title: str,
+    tolerance_seconds: float,
+) -> None:
+    from edge.audit_report import write_audit_html
+
+    try:
+        write_audit_html(path, camera, result, outcome, title, tolerance_seconds)
+    except (SourceError, OSError) as error:
+        raise fail(f"cannot write the HTML report {path}: {error}") from None
+    console.print(f"[green]wrote[/] {path}: {len(outcome.crossings)} crossings with frames")
 
 
 def audit_command(
@@ -246,6 +269,7 @@ def audit_command(
         min=0.0,
         help="Match a counted crossing this close to a true one",
     ),
+    html: Path | None = typer.Option(None, "--html", help=HTML_HELP),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Count a recording and compare with ground truth (MOT tracks or a tally): every true and
@@ -263,7 +287,7 @@ def audit_command(
             tally = load_tally(truth, [each.id for each in camera_config.lines])
         else:
             boxes = load_mot(truth)
-        result = _progress_replay(edge_config, camera_id)
+        result = _progress_replay(edge_config, camera_id, keep_tracked=html is not None)
     except (ConfigError, SourceError, ModelNotFoundError, TruthError) as error:
         raise fail(str(error)) from None
     if tally_truth:
@@ -273,16 +297,24 @@ def audit_command(
         outcome = audit(result, boxes, camera_config, edge_config.counting, tolerance_seconds)
     rows = _audit_rows(outcome)
     document = _audit_report(outcome, result, rows)
+    title = f"Audit of {video} against {truth.name} ({outcome.frames} frames)"
     if report is not None:
         report.write_text(json.dumps(document, indent=2) + "\n")
+    if html is not None:
+        _write_html(html, camera_config, result, outcome, title, tolerance_seconds)
     if as_json:
         typer.echo(json.dumps(document, indent=2))
         return
-    title = f"Audit of {video} against {truth.name} ({outcome.frames} frames)"
+    _print_audit(outcome, document, title, tolerance_seconds)
+
+
+def _print_audit(
+    outcome: AuditResult, document: dict[str, Any], title: str, tolerance_seconds: float
+) -> None:
     output = Console()
     crossings = document["crossings"]
     print_table(output, CROSSING_COLUMNS, _crossing_cells(crossings), title="Crossings")
-    print_table(output, AUDIT_COLUMNS, _audit_cells(rows), title=title)
+    print_table(output, AUDIT_COLUMNS, _audit_cells(document["lines"]), title=title)
     outcomes = [row["outcome"] for row in crossings]
     output.print(
         f"crossings: {outcomes.count('matched')} matched, {outcomes.count('missed')} missed, "
@@ -293,7 +325,7 @@ def audit_command(
         output.print(
             f"people per frame: true mean {outcome.true_people_mean:.2f}, "
             f"MAE detected {outcome.people_mae:.3f}, "
-            f"MAE tracked {outcome.tracked_people_mae:.3f}; {result.fps:.2f} fps"
+            f"MAE tracked {outcome.tracked_people_mae:.3f}; {document['fps']:.2f} fps"
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from edge.config import EdgeConfig
 from edge.counting.counters import Direction
 from edge.transport.sinks import MemorySink
+from edge.vision.detections import FloatArray, IntArray
 from edge.vision.detector import Detector
 from edge.worker import EdgeWorker, ProcessedFrame, StageSeconds
 from protocol.version import SOFTWARE_VERSION
@@ -34,6 +35,17 @@ class CrossingEvent:
     """1-based frame number in the source (MOT convention)."""
     line_id: str
     direction: Direction
+    person_id: int | None = None
+    """The counted person's id (counted crossings only; it never leaves the device)."""
+
+
+@dataclass(frozen=True)
+class TrackedFrame:
+    """The tracked people of one frame, kept for the audit's pictures (source pixels)."""
+
+    boxes: FloatArray
+    person_ids: IntArray
+    points: FloatArray
 
 
 @dataclass
@@ -51,6 +63,9 @@ class ReplayReport:
     """Every counted crossing, in order."""
     source_frames_per_second: float = 0.0
     """Frame rate of the source (its frame numbers), to turn frames into seconds."""
+    tracked: dict[int, TrackedFrame] = field(default_factory=dict)
+    """Per processed frame (1-based), its tracked people: only with ``keep_tracked`` (about
+    100 bytes per person and frame)."""
 
     @property
     def fps(self) -> float:
@@ -90,8 +105,10 @@ def replay(
     camera_id: str | None = None,
     detector: Detector | None = None,
     on_frame: Callable[[int, int], None] | None = None,
+    keep_tracked: bool = False,
 ) -> ReplayReport:
-    """Count a recorded source frame by frame. ``on_frame(done, total)`` reports progress."""
+    """Count a recorded source frame by frame. ``on_frame(done, total)`` reports progress;
+    ``keep_tracked`` keeps every frame's tracked people (``ReplayReport.tracked``)."""
     camera = config.camera(camera_id)
     single = config.model_copy(update={"cameras": [camera]})
     sink = MemorySink()
@@ -116,10 +133,13 @@ def replay(
                 counts.zone_counts,
             )
         )
+        frame = processed.frame.index + 1
         report.crossings += [
-            CrossingEvent(processed.frame.index + 1, crossing.line_id, crossing.direction)
+            CrossingEvent(frame, crossing.line_id, crossing.direction, crossing.track_id)
             for crossing in counts.crossings
         ]
+        if keep_tracked:
+            report.tracked[frame] = TrackedFrame(counts.boxes, counts.person_ids, counts.points)
         report.max_track_state = max(report.max_track_state, runtime.counter.tracked_state_size)
         if on_frame is not None:
             on_frame(len(report.per_frame), total)

@@ -17,7 +17,7 @@ from edge.counting.intervals import IntervalAccumulator, IntervalTotals
 from edge.counting.roles import StaffExclusion
 from edge.counting.stitching import TrackStitcher
 from edge.counting.tracking import TrackUpdate
-from edge.vision.detections import FloatArray, reference_points
+from edge.vision.detections import FloatArray, IntArray, reference_points
 from protocol.messages import LineRole, ZoneRole
 
 
@@ -29,6 +29,10 @@ class FrameCounts:
     finished_intervals: list[IntervalTotals]
     points: FloatArray
     """Reference points of the tracked people (source pixels), for drawing."""
+    boxes: FloatArray = field(default_factory=lambda: np.zeros((0, 4)))
+    """The tracked people's boxes (N×4 ``x1, y1, x2, y2``, source pixels), for drawing."""
+    person_ids: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """One id per tracked person, the one its crossings carry (stitched across fragments)."""
 
 
 @dataclass
@@ -139,7 +143,9 @@ class CameraCounter:
         self._add_to_totals(crossings)
         zone_counts = {zone.zone_id: zone.trigger(points) for zone in self._zones}
         finished = self._intervals.add_frame(timestamp_seconds, crossings, zone_counts, dwell)
-        return FrameCounts(crossings, zone_counts, len(people), finished, points)
+        return FrameCounts(
+            crossings, zone_counts, len(people), finished, points, people.boxes, stitched.person_ids
+        )
 
     @property
     def open_interval_utc(self) -> tuple[datetime, datetime] | None:

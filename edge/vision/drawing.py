@@ -1,6 +1,6 @@
 """Draws lines (with an arrow to the inside), zones, the detector's regions and detections on
-a frame, so an installer can check placement. Uses OpenCV's built-in Hershey fonts: no font
-download."""
+a frame, so an installer can check placement, and the audit's thumbnails of tracked people
+around a crossing. Uses OpenCV's built-in Hershey fonts: no font download."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import cv2
 import numpy as np
 
 from edge.config import CameraConfig
-from edge.vision.detections import FloatArray, People
+from edge.vision.detections import FloatArray, IntArray, People
 from edge.vision.regions import Rectangle
 from edge.vision.sources import Image
 
 LINE_COLOUR = (0, 200, 255)
 ZONE_COLOUR = (255, 160, 0)
 PERSON_COLOUR = (60, 220, 60)
+HIGHLIGHT_COLOUR = (255, 0, 255)
 POINT_COLOUR = (0, 0, 255)
 REGION_COLOUR = (255, 255, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -39,9 +40,15 @@ def _dashed_rectangle(image: Image, region: Rectangle, dash_px: int = 12) -> Non
             cv2.line(image, first, last, REGION_COLOUR, 2, cv2.LINE_AA)
 
 
-def _label(image: Image, text: str, origin: tuple[int, int], colour: tuple[int, int, int]) -> None:
-    cv2.putText(image, text, origin, FONT, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(image, text, origin, FONT, 0.6, colour, 1, cv2.LINE_AA)
+def _label(
+    image: Image,
+    text: str,
+    origin: tuple[int, int],
+    colour: tuple[int, int, int],
+    font_scale: float = 0.6,
+) -> None:
+    cv2.putText(image, text, origin, FONT, font_scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(image, text, origin, FONT, font_scale, colour, 1, cv2.LINE_AA)
 
 
 def draw_overlay(
@@ -57,6 +64,53 @@ def draw_overlay(
     for region in regions:
         _dashed_rectangle(canvas, region)
         _label(canvas, "detector region", (region.left + 4, region.bottom - 8), REGION_COLOUR)
+    canvas = _draw_regions_of_camera(canvas, camera)
+    for box, score in zip(people.boxes, people.scores, strict=True):
+        x1, y1, x2, y2 = (round(float(value)) for value in box)
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), PERSON_COLOUR, 2)
+        _label(canvas, f"{score:.2f}", (x1, max(12, y1 - 4)), PERSON_COLOUR)
+    for point in points:
+        cv2.circle(canvas, (int(point[0]), int(point[1])), 4, POINT_COLOUR, -1, cv2.LINE_AA)
+    _label(canvas, f"people: {len(people)}", (10, 24), (255, 255, 255))
+    return canvas
+
+
+def draw_tracked_frame(
+    image: Image,
+    camera: CameraConfig,
+    boxes: FloatArray,
+    person_ids: IntArray,
+    points: FloatArray,
+    highlight_person_id: int | None,
+    caption: str,
+    width_px: int,
+) -> Image:
+    """A thumbnail ``width_px`` wide of ``image`` (aspect kept) with the camera's lines and
+    zones, and each tracked person's box, id and reference point (``boxes`` and ``points`` in
+    source pixels); the person ``highlight_person_id`` stands out (thicker, in
+    :data:`HIGHLIGHT_COLOUR`). People and ``caption`` are drawn after scaling down, so their
+    labels stay legible on a small thumbnail."""
+    canvas = _draw_regions_of_camera(image.copy(), camera)
+    height, width = canvas.shape[:2]
+    scale = width_px / width
+    thumbnail = cv2.resize(
+        canvas, (width_px, max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+    ).astype(np.uint8, copy=False)
+    for box, person_id in zip(boxes, person_ids, strict=True):
+        highlighted = highlight_person_id is not None and int(person_id) == highlight_person_id
+        colour = HIGHLIGHT_COLOUR if highlighted else PERSON_COLOUR
+        x1, y1, x2, y2 = (round(float(value) * scale) for value in box)
+        cv2.rectangle(thumbnail, (x1, y1), (x2, y2), colour, 2 if highlighted else 1)
+        _label(thumbnail, f"{int(person_id)}", (x1, max(10, y1 - 3)), colour, 0.4)
+    for point in points:
+        centre = (int(point[0] * scale), int(point[1] * scale))
+        cv2.circle(thumbnail, centre, 2, POINT_COLOUR, -1, cv2.LINE_AA)
+    _label(thumbnail, caption, (4, 16), (255, 255, 255), 0.5)
+    return thumbnail
+
+
+def _draw_regions_of_camera(canvas: Image, camera: CameraConfig) -> Image:
+    """The camera's zones (shaded) and lines (with the arrow to the inside) on ``canvas``."""
     for zone in camera.zones:
         polygon = np.array(zone.polygon, dtype=np.int32).reshape(-1, 1, 2)
         shade = canvas.copy()
@@ -78,11 +132,4 @@ def draw_overlay(
             canvas, (int(middle[0]), int(middle[1])), tip, LINE_COLOUR, 3, cv2.LINE_AA, 0, 0.3
         )
         _label(canvas, f"{line.id}: in", (tip[0] + 6, tip[1]), LINE_COLOUR)
-    for box, score in zip(people.boxes, people.scores, strict=True):
-        x1, y1, x2, y2 = (round(float(value)) for value in box)
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), PERSON_COLOUR, 2)
-        _label(canvas, f"{score:.2f}", (x1, max(12, y1 - 4)), PERSON_COLOUR)
-    for point in points:
-        cv2.circle(canvas, (int(point[0]), int(point[1])), 4, POINT_COLOUR, -1, cv2.LINE_AA)
-    _label(canvas, f"people: {len(people)}", (10, 24), (255, 255, 255))
     return canvas

@@ -3,8 +3,10 @@ the real detector (imgsz 640 and a short clip keep it to seconds)."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -171,9 +173,9 @@ def test_audit_against_a_tally(clip: Path, fast_config: Path, tmp_path: Path) ->
     """A person's tally (0.4 s door in, 1.0 s door out) at 7 fps: frames 4 and 8."""
     tally = tmp_path / "tally.csv"
     tally.write_text("time_seconds,line,direction\n0.4,door,in\n1.0,door,out\n")
-    report = tmp_path / "audit.json"
+    report, page = tmp_path / "audit.json", tmp_path / "audit.html"
     arguments = ["edge", "audit", str(clip), "--config", str(fast_config), "--truth", str(tally)]
-    result = CliRunner().invoke(app, [*arguments, "--report", str(report)])
+    result = CliRunner().invoke(app, [*arguments, "--report", str(report), "--html", str(page)])
     assert result.exit_code == 0, result.output
     audit = json.loads(report.read_text())
     assert audit["frames"] == FRAMES
@@ -186,6 +188,16 @@ def test_audit_against_a_tally(clip: Path, fast_config: Path, tmp_path: Path) ->
     counted = sum(row["counted_frame"] is not None for row in audit["crossings"])
     assert counted == sum(row["counted"] for row in audit["lines"])
     assert "within 2 s" in result.output
+    # the HTML report: self-contained, one strip per listed crossing, 320×240 thumbnails
+    html = page.read_text()
+    assert not re.search(r"https?:", html, re.IGNORECASE)
+    strips = re.findall(r'<section class="strip (\w+)".*?</section>', html, re.DOTALL)
+    assert strips == [row["outcome"] for row in audit["crossings"]]
+    pictures = re.findall(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"', html)
+    assert 2 * len(strips) <= len(pictures) <= 5 * len(strips)
+    for picture in pictures:
+        image = cv2.imdecode(np.frombuffer(base64.b64decode(picture), np.uint8), 1)
+        assert image.shape == (240, 320, 3)  # 768×576 scaled to 320 wide
     tally.write_text("time_seconds,line,direction\n0.4,door,in\n1.0,back,out\n")
     bad = CliRunner().invoke(app, arguments)
     assert bad.exit_code == 2
