@@ -77,6 +77,7 @@ MODULES: dict[str, list[str]] = {
     "aggregator/analysis/impact/estimators.py": [
         "tests/aggregator/impact/test_estimators.py",
         "tests/aggregator/impact/test_baseline_comparison.py",
+        "tests/aggregator/impact/test_estimator_edges.py",
     ],
 }
 PACKAGES = ["protocol", "command_line", "edge", "aggregator", "footfall", "dashboards"]
