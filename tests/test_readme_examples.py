@@ -76,7 +76,7 @@ def test_check_config_example(folder: Path) -> None:
 
 @pytest.mark.effects({"S1": -0.15, "S2": -0.15})
 def test_impact_from_csv_example(folder: Path) -> None:
-    words = readme_line("footfall impact --from-csv")
+    words = readme_line("footfall impact --from-csv visits.csv --store")
     report = json.loads(run([*words, "--json"])[0])
     pooled = report["pooled"]
     assert pooled["stores"] == ["S1", "S2"]
