@@ -73,6 +73,7 @@ MODULES: dict[str, list[str]] = {
     "aggregator/analysis/impact/regression.py": [
         "tests/aggregator/impact/test_estimators.py",
         "tests/aggregator/impact/test_interval_calibration.py",
+        "tests/aggregator/impact/test_estimator_edges.py",
     ],
     "aggregator/analysis/impact/estimators.py": [
         "tests/aggregator/impact/test_estimators.py",

@@ -17,7 +17,7 @@ from aggregator.analysis.impact.estimators import (
     interrupted_time_series_fit,
     seasonal_fit,
 )
-from aggregator.analysis.impact.regression import EstimationError, Fit
+from aggregator.analysis.impact.regression import Estimate, EstimationError, Fit
 from aggregator.analysis.impact.settings import Windows
 
 CHANGE = date(2026, 3, 2)
@@ -48,3 +48,13 @@ def test_difference_in_differences_needs_the_comparisons_holidays() -> None:
     unit = UnitSeries("shop", DAYS, visits(0.10), zeros, control=visits(0.0), control_holidays=None)
     with pytest.raises(EstimationError, match="needs a comparison"):
         difference_in_differences_fit(unit, WINDOWS)
+
+
+def test_an_estimate_reports_its_interval_in_percent_exactly() -> None:
+    estimate = Estimate.from_log("seasonal", 0.1, 0.05, 1.5, 56)
+    assert estimate.method == "seasonal"
+    assert estimate.effect_pct == pytest.approx(100 * np.expm1(0.1), rel=1e-12)
+    assert estimate.ci_low_pct == pytest.approx(100 * np.expm1(0.025), rel=1e-12)
+    assert estimate.ci_high_pct == pytest.approx(100 * np.expm1(0.175), rel=1e-12)
+    assert (estimate.standard_error, estimate.critical_value, estimate.days) == (0.05, 1.5, 56)
+    assert estimate.excludes_zero is True
