@@ -44,6 +44,7 @@ SERVER_SCRIPT = Path(__file__).with_name("rtsp_camera.py")
 CLIP = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 CLIP_FPS = 10.0
 INTERVAL_SECONDS = 5.0
+CATCH_UP_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
 
 
@@ -304,7 +305,10 @@ def assert_gap_not_filled(run: RunningWorker, outage_start: float, outage_end: f
         arrived = sum(1 for f in frames if start <= f.timestamp_seconds < end)
         assert interval.frames == arrived, (interval, arrived)
         covered = max(0.0, min(end, outage_end) - max(start, outage_start))
-        assert interval.frames <= CLIP_FPS * (end - start - covered) + 1, interval
+        # at most the stream's rate over the time it ran, plus one second of frames: a client
+        # that fell behind on a busy machine catches up in a burst; a filled gap (at least
+        # 2 s here) would add 20 or more
+        assert interval.frames <= CLIP_FPS * (end - start - covered + CATCH_UP_SECONDS), interval
     starts = {interval.interval_start_utc.timestamp() for interval in run.sink.intervals}
     silent = [
         moment
