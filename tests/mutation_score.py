@@ -11,6 +11,9 @@ as a diff. Not part of ``make test``: it runs the covering tests once per mutant
 
     python -m tests.mutation_score [--module edge/counting/counters.py ...] [--children 2]
     python -m tests.mutation_score --report-only --module ...   # the last run again
+    python -m tests.mutation_score --work /tmp/mutation-writer --module ...  # another copy
+
+``--work`` lets two runs (two modules, or two people on one machine) use separate copies.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "mutation"
+"""The default copy; ``--work`` picks another."""
 
 MODULES: dict[str, list[str]] = {
     "edge/counting/counters.py": ["tests/edge/test_counting.py"],
@@ -38,6 +42,16 @@ MODULES: dict[str, list[str]] = {
     "edge/transport/outbox.py": [
         "tests/edge/test_outbox.py",
         "tests/edge/test_outbox_edges.py",
+        "tests/edge/test_outbox_quota.py",
+        "tests/edge/test_interval_merge_v2.py",
+    ],
+    "edge/transport/outbox_quota.py": [
+        "tests/edge/test_outbox.py",
+        "tests/edge/test_outbox_quota.py",
+    ],
+    "edge/transport/interval_merge.py": [
+        "tests/edge/test_outbox.py",
+        "tests/edge/test_outbox_quota.py",
         "tests/edge/test_interval_merge_v2.py",
     ],
     "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
@@ -59,6 +73,7 @@ MODULES: dict[str, list[str]] = {
         "tests/aggregator/test_writer.py",
         "tests/aggregator/test_acknowledgement_order.py",
         "tests/aggregator/test_writer_edges.py",
+        "tests/aggregator/test_writer_spool_failure.py",
     ],
     "aggregator/ingest/occupancy.py": [
         "tests/aggregator/test_occupancy.py",
@@ -74,6 +89,7 @@ MODULES: dict[str, list[str]] = {
         "tests/aggregator/impact/test_estimators.py",
         "tests/aggregator/impact/test_interval_calibration.py",
         "tests/aggregator/impact/test_estimator_edges.py",
+        "tests/aggregator/impact/test_regression_edges.py",
     ],
     "aggregator/analysis/impact/estimators.py": [
         "tests/aggregator/impact/test_estimators.py",
@@ -86,19 +102,19 @@ KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+)$")
 
 
-def copy_committed_tree() -> None:
+def copy_committed_tree(work: Path) -> None:
     """``build/mutation``: the files of HEAD and a mutmut section in its setup.cfg."""
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", "HEAD"], check=True, capture_output=True
     ).stdout
-    subprocess.run(["tar", "-x", "-C", str(WORK)], input=archive, check=True)
+    subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
 
 
-def write_settings(modules: list[str]) -> None:
+def write_settings(work: Path, modules: list[str]) -> None:
     tests = sorted({test for module in modules for test in MODULES[module]})
-    packages = [package for package in PACKAGES if (WORK / package).is_dir()]
+    packages = [package for package in PACKAGES if (work / package).is_dir()]
     lines = [
         "[mutmut]",
         "source_paths=",
@@ -115,20 +131,20 @@ def write_settings(modules: list[str]) -> None:
         "    -q",
         "",
     ]
-    (WORK / "setup.cfg").write_text("\n".join(lines))
+    (work / "setup.cfg").write_text("\n".join(lines))
 
 
-def mutmut(*arguments: str) -> subprocess.CompletedProcess[str]:
+def mutmut(work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     command = [str(Path(sys.executable).with_name("mutmut")), *arguments]
-    return subprocess.run(command, cwd=WORK, text=True, capture_output=True, check=False)
+    return subprocess.run(command, cwd=work, text=True, capture_output=True, check=False)
 
 
-def module_of(mutant: str) -> str:
+def module_of(work: Path, mutant: str) -> str:
     """``aggregator.ingest.writer.xǁBatchWriterǁ_run__mutmut_3`` -> its file path."""
     parts = mutant.split(".")
     for length in range(len(parts), 0, -1):
         candidate = "/".join(parts[:length]) + ".py"
-        if (WORK / candidate).is_file():
+        if (work / candidate).is_file():
             return candidate
     return mutant
 
@@ -142,10 +158,10 @@ class _TextOnly(ast.NodeTransformer):
         return node
 
 
-def text_only_mutants(module: str) -> set[str]:
+def text_only_mutants(work: Path, module: str) -> set[str]:
     """Mutants of ``module`` that change only the case or markers of a string literal (SQL
     keywords, log and error texts): candidates for equivalence, still listed for review."""
-    path = WORK / "mutants" / module
+    path = work / "mutants" / module
     if not path.is_file():
         return set()
     normalised: dict[str, str] = {}
@@ -163,14 +179,14 @@ def text_only_mutants(module: str) -> set[str]:
     return text_only
 
 
-def report(output: str, modules: list[str], seconds: float) -> int:
+def report(work: Path, output: str, modules: list[str], seconds: float) -> int:
     statuses: dict[str, Counter[str]] = {module: Counter() for module in modules}
     survivors: dict[str, list[str]] = {module: [] for module in modules}
     for line in output.splitlines():
         match = RESULT_LINE.match(line)
         if match is None:
             continue
-        module = module_of(match["name"])
+        module = module_of(work, match["name"])
         status = match["status"].strip()
         statuses.setdefault(module, Counter())[status] += 1
         if status not in KILLED:
@@ -181,7 +197,7 @@ def report(output: str, modules: list[str], seconds: float) -> int:
         total = sum(counts.values())
         killed = sum(counts[status] for status in KILLED)
         survived = counts["survived"] + counts["no tests"]
-        text = len(text_only_mutants(module) & set(survivors[module]))
+        text = len(text_only_mutants(work, module) & set(survivors[module]))
         other = total - killed - survived
         score = f"{100 * killed / total:.1f}%" if total else "-"
         print(f"{module:<42} {total:>7} {killed:>6} {survived:>8} {text:>4} {other:>5} {score:>6}")
@@ -189,9 +205,9 @@ def report(output: str, modules: list[str], seconds: float) -> int:
         f"\n{seconds / 60:.1f} minutes. survived includes 'no tests'; text: survivors that only"
         " change a string's case or add markers (SQL keywords, log texts), mostly equivalent."
     )
-    print(f"Surviving mutants (mutmut show NAME in {WORK}):")
+    print(f"Surviving mutants (mutmut show NAME in {work}):")
     for module, names in survivors.items():
-        text_only = text_only_mutants(module)
+        text_only = text_only_mutants(work, module)
         for name in names:
             print(f"  {name}{' (text only)' if name in text_only else ''}")
     return 0
@@ -202,20 +218,24 @@ def main() -> int:
     parser.add_argument("--module", action="append", choices=sorted(MODULES), dest="modules")
     parser.add_argument("--children", type=int, default=2, help="mutants run in parallel")
     parser.add_argument(
-        "--report-only", action="store_true", help="report the last run in build/mutation"
+        "--report-only", action="store_true", help="report the last run in the copy"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=WORK, help=f"the copy to mutate (default {WORK})"
     )
     arguments = parser.parse_args()
+    work: Path = arguments.work.resolve()
     modules = arguments.modules or list(MODULES)
     started = time.monotonic()
     if not arguments.report_only:
-        copy_committed_tree()
-        write_settings(modules)
-        run = mutmut("run", "--max-children", str(arguments.children))
+        copy_committed_tree(work)
+        write_settings(work, modules)
+        run = mutmut(work, "run", "--max-children", str(arguments.children))
         if run.returncode != 0:
             print(run.stdout[-5000:], run.stderr[-5000:], sep="\n", file=sys.stderr)
             return run.returncode
-    results = mutmut("results", "--all", "true")
-    return report(results.stdout, modules, time.monotonic() - started)
+    results = mutmut(work, "results", "--all", "true")
+    return report(work, results.stdout, modules, time.monotonic() - started)
 
 
 if __name__ == "__main__":
