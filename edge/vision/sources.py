@@ -83,26 +83,11 @@ class RecordedSource:
         size = 1 if config.realtime else queue_size
         self._queue: queue.Queue[object] = queue.Queue(maxsize=size)
         path = Path(config.uri).expanduser()
-        if path.is_dir():
-            self._images = _folder_images(path)
-            self.frames_per_second = config.fps or _folder_fps(path)
-            self.frame_count = len(self._images)
-            self._capture: Any = None
-        elif path.is_file():
-            self._images = []
-            self._capture = open_capture(str(path))
-            if self._capture is None:
-                raise SourceError(f"cannot decode video file {path}")
-            import cv2
-
-            container_fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
-            fps = config.fps or container_fps
-            if fps <= 0:
-                raise SourceError(f"video {path} has no frame rate: set source.fps")
-            self.frames_per_second = fps
-            self.frame_count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        else:
-            raise SourceError(f"source {config.uri!r} is neither a file nor a folder")
+        recording = open_recording(config)
+        self._images = recording.images
+        self._capture: Any = recording.capture
+        self.frames_per_second = recording.frames_per_second
+        self.frame_count = recording.frame_count
         self.start_seconds = _parse_start(config.start_time_utc)
         self._reader = ReaderThread(f"source:{path.name}", self._produce)
 
@@ -217,6 +202,38 @@ class RecordedSource:
         if self._capture is not None:
             self._capture.release()
             self._capture = None
+
+
+@dataclass
+class Recording:
+    images: list[Path]
+    """A folder's images in order (empty for a video file)."""
+    capture: Any
+    """A video file's OpenCV capture (None for a folder)."""
+    frames_per_second: float
+    frame_count: int
+    """A folder's images, or what the video's header announces (0: it does not say)."""
+
+
+def open_recording(config: SourceConfig) -> Recording:
+    """A video file or a folder of images, opened; the frame rate from ``source.fps``, else
+    the container's or the folder's ``seqinfo.ini``. Raises ``SourceError`` naming it."""
+    path = Path(config.uri).expanduser()
+    if path.is_dir():
+        images = _folder_images(path)
+        return Recording(images, None, config.fps or _folder_fps(path), len(images))
+    if not path.is_file():
+        raise SourceError(f"source {config.uri!r} is neither a file nor a folder")
+    capture = open_capture(str(path))
+    if capture is None:
+        raise SourceError(f"cannot decode video file {path}")
+    import cv2
+
+    fps = config.fps or float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    if fps <= 0:
+        capture.release()
+        raise SourceError(f"video {path} has no frame rate: set source.fps")
+    return Recording([], capture, fps, int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
 
 
 def _folder_images(path: Path) -> list[Path]:
