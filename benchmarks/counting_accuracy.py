@@ -7,9 +7,10 @@ The detector runs once per clip with the shipped defaults and its output is cach
 (``--cache``, default ``~/.cache/footfall/counting-accuracy``); every table is then computed on
 the cached detections, so trackers and counting settings are compared on the same boxes:
 
-- ``trackers``: the ``trackers`` package's ByteTrack (footfall's adapter), OC-SORT and
-  BoT-SORT with some of their settings: HOTA / IDF1 / id switches against the ground truth
-  (``trackers.eval``), and crossings wrong with the 5 px rule and with the default rule.
+- ``trackers``: the ``trackers`` package's ByteTrack, OC-SORT and BoT-SORT (the edge's
+  ``tracker.kind``, ``edge.counting.tracking``) with some of their settings: HOTA / IDF1 /
+  id switches against the ground truth (``trackers.eval``), and crossings wrong with the
+  5 px rule and with the default rule.
 - ``rules``: counting settings, one change at a time, with the default tracker.
 - ``robustness``: the default rule against the 5 px rule under other detector thresholds
   and when only every 2nd / 3rd frame is processed (a slower device).
@@ -33,13 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.adhoc import build_config
 from edge.audit import load_mot, true_crossings
-from edge.config import CountingConfig, EdgeConfig
+from edge.config import CountingConfig, EdgeConfig, TrackerConfig
 from edge.counting.camera import CameraCounter
 from edge.counting.counters import Direction
 from edge.counting.tracking import Tracker, TrackUpdate, create_tracker
@@ -133,61 +132,18 @@ def record(clip: Clip, cache: Path) -> Recording:
     )
 
 
-class PackageTracker:
-    """OC-SORT / BoT-SORT from ``trackers``, fed like footfall's ByteTrack adapter."""
-
-    def __init__(self, kind: str, frame_rate: float, **settings: Any) -> None:
-        import supervision
-        from trackers import BoTSORTTracker, OCSORTTracker
-
-        self.name = f"trackers-{kind}"
-        self._supervision = supervision
-        common = {"frame_rate": frame_rate, "high_conf_det_threshold": 0.15}
-        common["lost_track_buffer"] = max(1, round(30 * 30.0 / frame_rate))
-        if kind == "ocsort":
-            arguments = {"minimum_iou_threshold": 0.2, "minimum_consecutive_frames": 1}
-            self._tracker: Any = OCSORTTracker(**{**common, **arguments, **settings})
-        else:
-            arguments = {"track_activation_threshold": 0.15, "minimum_consecutive_frames": 1}
-            arguments["enable_cmc"] = False
-            self._tracker = BoTSORTTracker(**{**common, **arguments, **settings})
-        self._alive: set[int] = set()
-
-    def update(self, people: People, timestamp_seconds: float) -> TrackUpdate:
-        detections = self._supervision.Detections(
-            xyxy=people.boxes.astype(np.float32),
-            confidence=people.scores.astype(np.float32),
-            class_id=np.zeros(len(people), dtype=int),
-        )
-        detections.data["index"] = np.arange(len(people))
-        result = self._tracker.update(detections, timestamp=timestamp_seconds)
-        ids = result.tracker_id if result.tracker_id is not None else np.zeros(0, int)
-        confirmed = ids >= 0
-        indices = result.data["index"][confirmed] if len(result) else np.zeros(0, int)
-        tracked = People(
-            boxes=people.boxes[indices.astype(int)],
-            scores=people.scores[indices.astype(int)],
-            track_ids=ids[confirmed].astype(np.int64) if len(result) else np.zeros(0, np.int64),
-        )
-        alive = {int(track.tracker_id) for track in self._tracker.tracks if track.tracker_id >= 0}
-        retired = sorted(self._alive - alive)
-        self._alive = alive
-        return TrackUpdate(people=tracked, retired_ids=retired)
-
-
 TrackerFactory = Callable[[Recording, float], Tracker]
 
 
 def footfall_tracker(**settings: Any) -> TrackerFactory:
+    """The edge's tracker (``edge.counting.tracking``) with ``settings`` changed, validated
+    like a config file's ``tracker`` section."""
+
     def build(recording: Recording, frame_rate: float) -> Tracker:
-        config = recording.config.tracker.model_copy(update=settings)
-        return create_tracker(config, frame_rate)
+        values = {**recording.config.tracker.model_dump(), **settings}
+        return create_tracker(TrackerConfig.model_validate(values), frame_rate)
 
     return build
-
-
-def package_tracker(kind: str, **settings: Any) -> TrackerFactory:
-    return lambda _recording, frame_rate: PackageTracker(kind, frame_rate, **settings)
 
 
 @dataclass
@@ -308,14 +264,10 @@ TRACKERS: dict[str, TrackerFactory] = {
     "trackers ByteTrack, match 0.7": footfall_tracker(match_threshold=0.7),
     "trackers ByteTrack, lost after 15 frames": footfall_tracker(lost_track_frames=15),
     "trackers ByteTrack, lost after 60 frames": footfall_tracker(lost_track_frames=60),
-    "trackers OC-SORT": package_tracker("ocsort"),
-    "trackers OC-SORT, 3 frames to confirm": package_tracker(
-        "ocsort", minimum_consecutive_frames=3
-    ),
-    "trackers BoT-SORT (no camera motion)": package_tracker("botsort"),
-    "trackers BoT-SORT, 2 frames to confirm": package_tracker(
-        "botsort", minimum_consecutive_frames=2
-    ),
+    "trackers OC-SORT": footfall_tracker(kind="ocsort"),
+    "trackers OC-SORT, 3 frames to confirm": footfall_tracker(kind="ocsort", confirm_frames=3),
+    "trackers BoT-SORT (no camera motion)": footfall_tracker(kind="botsort"),
+    "trackers BoT-SORT, 2 frames to confirm": footfall_tracker(kind="botsort", confirm_frames=2),
     "ultralytics ByteTrack": footfall_tracker(implementation="ultralytics"),
 }
 CONDITIONS: dict[str, tuple[float, int]] = {
@@ -392,9 +344,7 @@ def trackers_table(pets: Recording, caviar: Recording) -> None:
 
 ROBUSTNESS_TRACKERS: dict[str, TrackerFactory] = {
     "trackers ByteTrack (default)": footfall_tracker(),
-    "trackers OC-SORT, 3 frames to confirm": package_tracker(
-        "ocsort", minimum_consecutive_frames=3
-    ),
+    "trackers OC-SORT, 3 frames to confirm": footfall_tracker(kind="ocsort", confirm_frames=3),
 }
 
 

@@ -17,6 +17,8 @@ import yaml
 from pydantic import (
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -160,22 +162,74 @@ class DetectorConfig(Section):
 
 class TrackerKind(StrEnum):
     BYTETRACK = "bytetrack"
+    OCSORT = "ocsort"
     BOTSORT = "botsort"
+
+
+TrackerImplementation = Literal["trackers", "ultralytics"]
+TRACKER_KINDS: dict[str, tuple[TrackerKind, ...]] = {
+    "trackers": (TrackerKind.BYTETRACK, TrackerKind.OCSORT, TrackerKind.BOTSORT),
+    "ultralytics": (TrackerKind.BYTETRACK, TrackerKind.BOTSORT),
+}
+"""The kinds each implementation has."""
 
 
 class TrackerConfig(Section):
     kind: TrackerKind = TrackerKind.BYTETRACK
-    implementation: Literal["trackers", "ultralytics"] = "trackers"
-    """``trackers``: Roboflow's torch-free ByteTrack (time-based prediction; the default, as
-    accurate as ultralytics' on PETS09, see README). ``ultralytics``: ByteTrack or BoT-SORT
-    from ultralytics (needs torch)."""
+    """``bytetrack`` (the default: the fewest counting errors when frames are skipped, README
+    accuracy), ``ocsort`` or ``botsort`` (without appearance features or camera-motion
+    compensation: the cameras are fixed)."""
+    implementation: TrackerImplementation = "trackers"
+    """``trackers``: Roboflow's torch-free trackers, all three kinds (time-based prediction,
+    so frames skipped under load do not break tracks). ``ultralytics``: its ByteTrack or
+    BoT-SORT (needs torch)."""
     high_confidence: Annotated[float, Field(ge=0, le=1)] = 0.15
-    """Detections at or above this join the first association stage."""
+    """Detections at or above this join the first association stage (OC-SORT: the only one;
+    detections below it are not tracked)."""
     low_confidence: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """``ultralytics`` only: the floor of the second stage (``trackers`` takes every
+    detection below ``high_confidence`` that ``detector.confidence`` let through)."""
     new_track_confidence: Annotated[float, Field(ge=0, le=1)] = 0.15
+    """A detection no track claims starts a new one at or above this (not OC-SORT)."""
     lost_track_frames: Annotated[int, Field(ge=1, le=10_000)] = 30
     """How long a lost track may be re-found before it is retired (processed frames)."""
     match_threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
+    """Largest IoU distance (1 - IoU) of a detection matched to a track."""
+    confirm_frames: Annotated[int, Field(ge=1, le=100)] = 1
+    """``trackers`` only: frames a new track must be matched in before it gets an id (and
+    can count). 1: at once; 3 made OC-SORT steadier at full frame rate but lost crossings
+    when frames were skipped (README, how the tracker was chosen)."""
+
+    @field_validator("implementation")
+    @classmethod
+    def _has_kind(cls, implementation: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        kinds = TRACKER_KINDS[implementation]
+        if kind is not None and kind not in kinds:
+            names = ", ".join(item.value for item in kinds)
+            raise ValueError(
+                f"implementation {implementation!r} has no {kind.value} tracker (it has "
+                f"{names}); use implementation: trackers"
+            )
+        return implementation
+
+    @field_validator("low_confidence")
+    @classmethod
+    def _low_below_high(cls, low: float, info: ValidationInfo) -> float:
+        high = info.data.get("high_confidence")
+        if high is not None and low > high:
+            raise ValueError(f"low_confidence {low:g} is above high_confidence {high:g}")
+        return low
+
+    @field_validator("confirm_frames")
+    @classmethod
+    def _confirm_in_trackers(cls, frames: int, info: ValidationInfo) -> int:
+        if frames != 1 and info.data.get("implementation") == "ultralytics":
+            raise ValueError(
+                "implementation 'ultralytics' has no confirm_frames (its trackers confirm a "
+                "track on its second frame): leave it at 1 or use implementation: trackers"
+            )
+        return frames
 
 
 class CountingConfig(Section):

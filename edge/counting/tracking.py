@@ -1,10 +1,13 @@
 """Multi-object tracking of detected people: ids across frames, and which ids retired.
 
-Two implementations of ByteTrack-family trackers, both maintained libraries:
+Two implementations, both maintained libraries:
+- ``trackers``: Roboflow's ``trackers`` package, ByteTrack, OC-SORT or BoT-SORT (torch-free,
+  for edge-lite devices). They predict by timestamps, so frames skipped under load do not
+  break tracks;
 - ``ultralytics``: ultralytics' BYTETracker / BOTSORT (needs torch, since importing
-  ultralytics imports it);
-- ``trackers``: Roboflow's ``trackers`` package (ByteTrack; torch-free, for edge-lite
-  devices). It predicts by timestamps, so frames skipped under load do not break tracks.
+  ultralytics imports it).
+
+Which kind each implementation has is validated with the config (``edge.config``).
 
 Track ids never leave the device.
 """
@@ -17,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from edge.config import TrackerConfig, TrackerKind
+from edge.config import TRACKER_KINDS, TrackerConfig, TrackerKind
 from edge.vision.detections import FloatArray, People
 
 
@@ -112,29 +115,39 @@ class UltralyticsTracker:
         return TrackUpdate(people=tracked, retired_ids=retired)
 
 
-class TrackersByteTrack:
-    """Roboflow ``trackers`` ByteTrack: torch-free; time-based motion prediction."""
-
-    name = "trackers-bytetrack"
+class PackageTracker:
+    """Roboflow ``trackers``: ByteTrack, OC-SORT or BoT-SORT; torch-free, and each predicts
+    motion from timestamps, so frames skipped under load do not break tracks."""
 
     def __init__(self, config: TrackerConfig, frame_rate: float) -> None:
         import supervision
-        from trackers import ByteTrackTracker
+        from trackers import BoTSORTTracker, ByteTrackTracker, OCSORTTracker
 
-        if config.kind is not TrackerKind.BYTETRACK:
-            raise ValueError(
-                f"tracker.kind {config.kind.value!r} needs implementation 'ultralytics'"
-            )
+        self.name = f"trackers-{config.kind.value}"
         self._supervision = supervision
-        # trackers counts its lost-track buffer in 30 fps frames; ours is in source frames.
-        self._tracker = ByteTrackTracker(
-            lost_track_buffer=max(1, round(config.lost_track_frames * 30.0 / frame_rate)),
-            frame_rate=frame_rate,
-            track_activation_threshold=config.new_track_confidence,
-            high_conf_det_threshold=config.high_confidence,
-            minimum_iou_threshold=1.0 - config.match_threshold,
-            minimum_consecutive_frames=1,
-        )
+        minimum_iou = 1.0 - config.match_threshold
+        common: dict[str, Any] = {
+            # trackers counts its lost-track buffer in 30 fps frames; ours in source frames.
+            "lost_track_buffer": max(1, round(config.lost_track_frames * 30.0 / frame_rate)),
+            "frame_rate": frame_rate,
+            "high_conf_det_threshold": config.high_confidence,
+            "minimum_consecutive_frames": config.confirm_frames,
+        }
+        if config.kind is TrackerKind.BYTETRACK:
+            self._tracker: Any = ByteTrackTracker(
+                **common,
+                track_activation_threshold=config.new_track_confidence,
+                minimum_iou_threshold=minimum_iou,
+            )
+        elif config.kind is TrackerKind.OCSORT:
+            self._tracker = OCSORTTracker(**common, minimum_iou_threshold=minimum_iou)
+        else:  # fixed cameras: no camera-motion compensation (it needs the frames, too)
+            self._tracker = BoTSORTTracker(
+                **common,
+                track_activation_threshold=config.new_track_confidence,
+                minimum_iou_threshold_first_assoc=minimum_iou,
+                enable_cmc=False,
+            )
         self._alive: set[int] = set()
 
     def update(self, people: People, timestamp_seconds: float) -> TrackUpdate:
@@ -159,6 +172,8 @@ def create_tracker(config: TrackerConfig, frame_rate: float) -> Tracker:
     """The configured tracker; ``frame_rate`` is of the frames the tracker will see."""
     if frame_rate <= 0:
         raise ValueError(f"tracker frame_rate must be > 0, got {frame_rate}")
+    if config.kind not in TRACKER_KINDS[config.implementation]:  # a copy skips validation
+        raise ValueError(f"tracker.implementation {config.implementation!r} has no {config.kind}")
     if config.implementation == "ultralytics":
         if importlib.util.find_spec("torch") is None:
             raise ValueError(
@@ -166,4 +181,4 @@ def create_tracker(config: TrackerConfig, frame_rate: float) -> Tracker:
                 " use 'trackers' on torch-free devices"
             )
         return UltralyticsTracker(config, frame_rate)
-    return TrackersByteTrack(config, frame_rate)
+    return PackageTracker(config, frame_rate)

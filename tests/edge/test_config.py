@@ -56,7 +56,7 @@ def test_example_config_is_valid() -> None:
         ({"store_id": "a/b"}, "store_id: String should match pattern"),
         (
             {"tracker": {"kind": "sort"}},
-            "tracker -> kind: Input should be 'bytetrack' or 'botsort' (got \"sort\")",
+            "tracker -> kind: Input should be 'bytetrack', 'ocsort' or 'botsort' (got \"sort\")",
         ),
     ],
 )
