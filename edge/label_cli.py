@@ -73,8 +73,6 @@ def label_command(
         session = LabelSession(
             output, [each.id for each in lines], reader.frames_per_second, reader.frame_count
         )
-        if not output.exists():
-            session.write()
         server = LabelServer(open_app(session, reader, lines, clip, host), host, port)
     except (TruthError, LabelError, SourceError) as error:
         reader.close()
@@ -82,6 +80,12 @@ def label_command(
     except OSError as error:  # the port is taken, or the address is not this machine's
         reader.close()
         raise fail(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+    if not output.exists():  # a new tally exists from the first moment
+        try:
+            session.write()
+        except LabelError as error:
+            server.close()
+            raise fail(str(error)) from None
     loaded = f", {session.loaded} crossings loaded" if session.loaded else ""
     console.print(
         f"labelling {clip}: {reader.frame_count} frames at {reader.frames_per_second:g} fps, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -428,3 +429,17 @@ def test_the_rate_is_the_audits(tmp_path: Path) -> None:
     assert RecordingReader(edge_config.camera(camera_id).source).frames_per_second == 7.0
     edge_config, camera_id = build_config(str(clip), None, [DOOR], None, fps=12.5)
     assert RecordingReader(edge_config.camera(camera_id).source).frames_per_second == 12.5
+
+
+def test_the_command_names_a_taken_port(tmp_path: Path) -> None:
+    clip = write_numbered_clip(tmp_path / "clip.avi", frames=5)
+    output = tmp_path / "tally.csv"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        words = ["edge", "label", str(clip), "--line", DOOR, "--output", str(output)]
+        result = CliRunner().invoke(app, [*words, "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in result.output
+    assert not output.exists()  # refused before anything was written

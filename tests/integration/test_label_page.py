@@ -2,10 +2,11 @@
 Chromium (Playwright, the fixture of the entrance-display tests), keys pressed as a person
 would. On a synthetic 30-frame clip at 10 fps whose frames show their number, so no footage
 is needed: the tally on disk after every key press, frames out of range answered 404, a
-restart that continues the same tally, and a tally the audit reads."""
+restart that continues the same tally, and a tally ``footfall edge audit`` reads as truth."""
 
 from __future__ import annotations
 
+import json
 import queue
 import re
 import signal
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from edge.counting.counters import Direction
 from edge.tally import TallyCrossing, load_tally, tally_events
+from footfall.cli import app
 from tests.edge.label_support import DOOR, jpeg_frame_number, write_numbered_clip
 from tests.integration.test_entrance_display import browser
 
@@ -166,6 +169,16 @@ def test_label_a_clip_with_keys(browser: Any, tmp_path: Path) -> None:
     assert "2 crossings (door 1 in, 1 out)" in errors
     assert rows(tally) == [HEADER, "0.5,door,in", "0.8,door,out"]
     assert (tmp_path / "label.png").stat().st_size > 10_000
+    # the audit takes it as truth, at the frames labelled (nobody walks in this clip)
+    audit = CliRunner().invoke(
+        app, ["edge", "audit", str(clip), "--line", DOOR, "--truth", str(tally), "--json"]
+    )
+    assert audit.exit_code == 0, audit.output
+    crossings = json.loads(audit.stdout)["crossings"]
+    assert [(row["seconds"], row["true_frame"], row["direction"]) for row in crossings] == [
+        (0.5, 6, "in"),
+        (0.8, 9, "out"),
+    ]
 
 
 def test_a_restart_continues_the_tally(browser: Any, tmp_path: Path) -> None:
