@@ -12,6 +12,7 @@ from rich.console import Console
 from command_line.exit_codes import ExitCode, fail
 from command_line.logs import LogFormat, LogLevel, configure_logging
 from command_line.options import LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, QUIET_OPTION
+from edge.calibrate_cli import calibrate_command
 from edge.config import EdgeConfig, load_config
 from edge.label_cli import label_command
 from edge.offline import ModelNotFoundError
@@ -58,6 +59,7 @@ def check_config(
 
 app.command("replay")(replay_command)
 app.command("audit")(audit_command)
+app.command("calibrate")(calibrate_command)
 app.command("label")(label_command)
 app.command("quantize")(quantize_command)
 app.command("preview")(preview_command)

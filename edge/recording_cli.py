@@ -32,8 +32,12 @@ PROGRESS_LINE_SECONDS = 10.0
 """Without a terminal (a pipe, a log file), a progress line this often instead of a bar."""
 
 
-def _progress_replay(
-    config: EdgeConfig, camera_id: str, keep_tracked: bool = False
+def progress_replay(
+    config: EdgeConfig,
+    camera_id: str,
+    keep_tracked: bool = False,
+    keep_detected: bool = False,
+    label: str = "counting",
 ) -> ReplayReport:
     """The replay with a progress bar on a terminal, or a plain progress line every
     :data:`PROGRESS_LINE_SECONDS` on standard error when piped, so it is never silent."""
@@ -50,18 +54,30 @@ def _progress_replay(
                 next_line = now + PROGRESS_LINE_SECONDS
                 rate = done / max(now - started, 1e-9)
                 of_total = f"/{total}" if total >= done else ""  # some containers lie
-                console.print(f"counting: {done}{of_total} frames, {rate:.1f} fps", highlight=False)
+                console.print(f"{label}: {done}{of_total} frames, {rate:.1f} fps", highlight=False)
 
-        return replay(config, camera_id, on_frame=report_line, keep_tracked=keep_tracked)
+        return replay(
+            config,
+            camera_id,
+            on_frame=report_line,
+            keep_tracked=keep_tracked,
+            keep_detected=keep_detected,
+        )
 
     with frame_progress(console) as progress:
-        task = progress.add_task("counting", total=None, fps="-")
+        task = progress.add_task(label, total=None, fps="-")
 
         def on_frame(done: int, total: int) -> None:
             rate = done / max(time.perf_counter() - started, 1e-9)
             progress.update(task, completed=done, total=total or None, fps=f"{rate:.1f}")
 
-        return replay(config, camera_id, on_frame=on_frame, keep_tracked=keep_tracked)
+        return replay(
+            config,
+            camera_id,
+            on_frame=on_frame,
+            keep_tracked=keep_tracked,
+            keep_detected=keep_detected,
+        )
 
 
 def _write_per_frame(report: ReplayReport, path: Path) -> None:
@@ -98,7 +114,7 @@ def replay_command(
 
     try:
         edge_config, camera_id = build_config(video, config, line, camera, fps)
-        result = _progress_replay(edge_config, camera_id)
+        result = progress_replay(edge_config, camera_id)
     except (ConfigError, SourceError, ModelNotFoundError) as error:
         raise fail(str(error)) from None
     summary = result.to_json()
@@ -287,7 +303,7 @@ def audit_command(
             tally = load_tally(truth, [each.id for each in camera_config.lines])
         else:
             boxes = load_mot(truth)
-        result = _progress_replay(edge_config, camera_id, keep_tracked=html is not None)
+        result = progress_replay(edge_config, camera_id, keep_tracked=html is not None)
     except (ConfigError, SourceError, ModelNotFoundError, TruthError) as error:
         raise fail(str(error)) from None
     if tally_truth:

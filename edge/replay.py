@@ -14,8 +14,9 @@ from typing import Any
 from edge.config import EdgeConfig
 from edge.counting.counters import Direction
 from edge.transport.sinks import MemorySink
-from edge.vision.detections import FloatArray, IntArray
+from edge.vision.detections import FloatArray, IntArray, People
 from edge.vision.detector import Detector
+from edge.vision.regions import Rectangle
 from edge.worker import EdgeWorker, ProcessedFrame, StageSeconds
 from protocol.version import SOFTWARE_VERSION
 
@@ -48,6 +49,18 @@ class TrackedFrame:
     points: FloatArray
 
 
+@dataclass(frozen=True)
+class DetectedFrame:
+    """What the detector found in one processed frame, kept to track it again with other
+    settings (``edge.calibration``) without running the model again."""
+
+    frame: int
+    """1-based frame number in the source (MOT convention)."""
+    timestamp_seconds: float
+    """The frame's time as the tracker and the counter saw it."""
+    people: People
+
+
 @dataclass
 class ReplayReport:
     frames: int = 0
@@ -66,6 +79,11 @@ class ReplayReport:
     tracked: dict[int, TrackedFrame] = field(default_factory=dict)
     """Per processed frame (1-based), its tracked people: only with ``keep_tracked`` (about
     100 bytes per person and frame)."""
+    detected: list[DetectedFrame] = field(default_factory=list)
+    """Per processed frame, the detector's people: only with ``keep_detected`` (about 500
+    bytes per person and frame with keypoints)."""
+    regions: tuple[Rectangle, ...] = ()
+    """Where the detector looked (source pixels); empty: whole frames."""
 
     @property
     def fps(self) -> float:
@@ -106,9 +124,11 @@ def replay(
     detector: Detector | None = None,
     on_frame: Callable[[int, int], None] | None = None,
     keep_tracked: bool = False,
+    keep_detected: bool = False,
 ) -> ReplayReport:
     """Count a recorded source frame by frame. ``on_frame(done, total)`` reports progress;
-    ``keep_tracked`` keeps every frame's tracked people (``ReplayReport.tracked``)."""
+    ``keep_tracked`` keeps every frame's tracked people (``ReplayReport.tracked``),
+    ``keep_detected`` its detections (``ReplayReport.detected``)."""
     camera = config.camera(camera_id)
     single = config.model_copy(update={"cameras": [camera]})
     sink = MemorySink()
@@ -140,6 +160,10 @@ def replay(
         ]
         if keep_tracked:
             report.tracked[frame] = TrackedFrame(counts.boxes, counts.person_ids, counts.points)
+        if keep_detected:
+            report.detected.append(
+                DetectedFrame(frame, processed.frame.timestamp_seconds, processed.detected)
+            )
         report.max_track_state = max(report.max_track_state, runtime.counter.tracked_state_size)
         if on_frame is not None:
             on_frame(len(report.per_frame), total)
@@ -149,6 +173,8 @@ def replay(
     worker.run()
     report.seconds = time.perf_counter() - started
     report.frames = runtime.frames_processed
+    plan = worker.regions.plans().get(camera.id)
+    report.regions = () if plan is None else plan.regions
     report.stages = runtime.stages
     report.intervals = [message.model_dump(mode="json") for message in sink.intervals]
     report.lines = {

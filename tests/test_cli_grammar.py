@@ -23,6 +23,7 @@ POSITIONAL_NAMES = {"video", "source", "path", "clip"}
 TABLE_COMMANDS = {
     "footfall edge replay",
     "footfall edge audit",
+    "footfall edge calibrate",
     "footfall impact",
     "footfall policy list",
 }
