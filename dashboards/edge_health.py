@@ -1,6 +1,6 @@
 """Edge health: for operators. Per camera: connection status, last health report (last seen),
 frames per second, dropped frames, outbox depth (counts waiting to be delivered), time since
-the last successful publish, and detector latency.
+the last successful publish, detector latency and duty cycle.
 
 Status and last-seen tables read the last value ever written (no time filter), so a camera
 that went silent a week ago still shows when it was last seen. ``frames_dropped`` is a counter
@@ -159,6 +159,13 @@ CHARTS = (
         f'mean("{EdgeHealthField.DETECTOR_MILLISECONDS}")',
         "Mean detector time per frame.",
         "ms",
+    ),
+    Chart(
+        "Detector duty cycle",
+        f'mean("{EdgeHealthField.DETECTOR_DUTY_CYCLE}")',
+        "Share of frames the detector ran on (motion gating skips frames where nothing moved "
+        "in the regions of interest; 100%: every frame). Low at night, near 100% when busy.",
+        "percentunit",
     ),
 )
 

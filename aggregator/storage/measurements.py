@@ -21,7 +21,8 @@ becomes exactly-once totals without a deduplication database.
   capacity i, over_capacity b, drift i, reset_residual i
 - ``edge_health`` — tags store, camera; fields frames_per_second f, frames_processed i,
   frames_dropped i, detector_milliseconds f, outbox_depth i, outbox_bytes i,
-  seconds_since_publish f, source_state s
+  seconds_since_publish f, source_state s, and detector_duty_cycle f (share of frames the
+  detector ran on, 0-1; absent from workers without motion gating's report)
 - ``edge_status`` — tags store, camera; fields online b, state s
 - ``policy_changes`` — tags policy, store; fields description s, effective_date s,
   timezone s, removed b
@@ -149,6 +150,7 @@ class EdgeHealthField:
     FRAMES_PROCESSED: Final = "frames_processed"
     FRAMES_DROPPED: Final = "frames_dropped"
     DETECTOR_MILLISECONDS: Final = "detector_milliseconds"
+    DETECTOR_DUTY_CYCLE: Final = "detector_duty_cycle"
     OUTBOX_DEPTH: Final = "outbox_depth"
     OUTBOX_BYTES: Final = "outbox_bytes"
     SECONDS_SINCE_PUBLISH: Final = "seconds_since_publish"

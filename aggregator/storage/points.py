@@ -173,19 +173,22 @@ def health_point(health: CameraHealth, received_utc: datetime) -> Point:
     ``seconds_since_publish`` is -1 when the edge never published."""
     last = health.last_publish_utc
     seconds_since_publish = (health.time_utc - last).total_seconds() if last else -1.0
+    fields: dict[str, FieldValue] = {
+        EdgeHealthField.FRAMES_PER_SECOND: float(health.frames_per_second),
+        EdgeHealthField.FRAMES_PROCESSED: health.frames_processed,
+        EdgeHealthField.FRAMES_DROPPED: health.frames_dropped,
+        EdgeHealthField.DETECTOR_MILLISECONDS: float(health.detector_milliseconds),
+        EdgeHealthField.OUTBOX_DEPTH: health.outbox_depth,
+        EdgeHealthField.OUTBOX_BYTES: health.outbox_bytes,
+        EdgeHealthField.SECONDS_SINCE_PUBLISH: float(seconds_since_publish),
+        EdgeHealthField.SOURCE_STATE: health.source_state,
+    }
+    if health.detector_duty_cycle is not None:
+        fields[EdgeHealthField.DETECTOR_DUTY_CYCLE] = float(health.detector_duty_cycle)
     return Point(
         EDGE_HEALTH,
         {Tag.STORE: health.store_id, Tag.CAMERA: health.camera_id},
-        {
-            EdgeHealthField.FRAMES_PER_SECOND: float(health.frames_per_second),
-            EdgeHealthField.FRAMES_PROCESSED: health.frames_processed,
-            EdgeHealthField.FRAMES_DROPPED: health.frames_dropped,
-            EdgeHealthField.DETECTOR_MILLISECONDS: float(health.detector_milliseconds),
-            EdgeHealthField.OUTBOX_DEPTH: health.outbox_depth,
-            EdgeHealthField.OUTBOX_BYTES: health.outbox_bytes,
-            EdgeHealthField.SECONDS_SINCE_PUBLISH: float(seconds_since_publish),
-            EdgeHealthField.SOURCE_STATE: health.source_state,
-        },
+        fields,
         min(health.time_utc, received_utc),
     )
 

@@ -194,6 +194,7 @@ def health_report(store: str, camera: str, index: int) -> CameraHealth:
         frames_processed=index * 300,
         frames_dropped=dropped,
         detector_milliseconds=40.0 + camera_number,
+        detector_duty_cycle=None if camera == "side-cam" else (index % 4) / 4,
         outbox_depth=max(index - 60, 0) if camera == "front-cam" else 0,
         outbox_bytes=0,
         last_publish_utc=moment - timedelta(seconds=2),

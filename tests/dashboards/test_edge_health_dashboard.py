@@ -195,3 +195,14 @@ def test_status_ignores_the_time_range(seeded_influx: InfluxClient, edge: Json) 
     assert len(find_result(results, "Status").series) == 3
     assert len(find_result(results, "Last health report").series) == 3
     assert find_result(results, "Frames per second").series == []
+
+
+def test_duty_cycle_per_minute_and_absent_from_older_workers(results: list[QueryResult]) -> None:
+    """Seeded duty cycles 0, 0.25, 0.5, 0.75 in turn, a report every 30 s: each minute holds
+    two of them (0 and 0.25 in even minutes, 0.5 and 0.75 in odd). side-cam's worker reports
+    none (a worker from before motion gating), so its chart is empty rather than zero."""
+    duty = per_camera(find_result(results, "Detector duty cycle"))
+    for camera in ("door-cam", "front-cam"):
+        assert duty[camera][minute(10)] == pytest.approx(0.125), camera
+        assert duty[camera][minute(11)] == pytest.approx(0.625), camera
+    assert all(value is None for value in duty.get("side-cam", {}).values())
