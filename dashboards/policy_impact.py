@@ -68,12 +68,14 @@ def _last(fields: tuple[str, ...]) -> str:
 
 
 _STORE_OR_POOLED = (
-    f"{influxql.matches(Tag.STORE, 'store')} "
+    f"({influxql.matches(Tag.STORE, 'store')} "
     f"""OR ("{Tag.STORE}" = '{influxql.POOLED_STORE}' """
-    f"""AND {influxql.matches(Tag.POLICY, "policy")})"""
+    f"""AND {influxql.matches(Tag.POLICY, "policy")})) AND "{Tag.METRIC}" = ''"""
 )
 """Every policy of the selected store, and the selected policy's estimate pooled over its
-stores (the pooled estimates of other policies are left out)."""
+stores (the pooled estimates of other policies are left out); effects on visits only (no
+``metric`` tag), so a conversion or capture-rate estimate at the same time and method never
+stands in for the visits one."""
 _CHANGE_FIELDS = (
     PolicyChangesField.EFFECTIVE_DATE,
     PolicyChangesField.TIMEZONE,

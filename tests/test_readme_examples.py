@@ -11,6 +11,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -94,3 +95,28 @@ def test_import_policy_and_impact_examples(folder: Path, influx: InfluxClient) -
     pooled = report["pooled"]
     assert pooled["stores"] == ["north", "south"]
     assert pooled["ci_low_pct"] < 20 < pooled["ci_high_pct"]  # the injected +20%
+
+
+def test_import_transactions_and_conversion_impact_examples(
+    folder: Path, influx: InfluxClient
+) -> None:
+    # visits unchanged; the tills of north and south sell to 25% of visitors from the change
+    # on instead of 20%: conversion +25%
+    run(readme_line("footfall import csv"))
+    run(readme_line("footfall policy add"))
+    hourly = pd.read_csv(folder / "visits.csv")
+    local = pd.to_datetime(hourly["time"], utc=True).dt.tz_convert("Pacific/Auckland")
+    raised = hourly["store"].isin(["north", "south"]) & (local.dt.date >= CHANGE)
+    rate = np.where(raised, 0.25, 0.20)
+    tills = hourly.assign(transactions=np.random.default_rng(12).binomial(hourly["visits"], rate))
+    tills = tills[tills["visits"] > 0].rename(columns={"time": "hour"})
+    tills[["store", "hour", "transactions"]].to_csv(folder / "tills.csv", index=False)
+    _, output = run(readme_line("footfall import transactions"))
+    assert f"for {len(STORES)} stores" in output
+    report = json.loads(run([*readme_line("footfall impact --metric conversion"), "--json"])[0])
+    pooled = report["pooled"]
+    assert (report["metric"], pooled["stores"]) == ("conversion", ["north", "south"])
+    assert pooled["ci_low_pct"] < 25 < pooled["ci_high_pct"]
+    assert pooled["ci_low_pct"] > 0
+    visits = pooled["denominator"]
+    assert visits["ci_low_pct"] < 0 < visits["ci_high_pct"]

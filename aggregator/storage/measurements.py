@@ -27,7 +27,10 @@ becomes exactly-once totals without a deduplication database.
 - ``policy_changes`` — tags policy, store; fields description s, effective_date s,
   timezone s, removed b
 - ``policy_effects`` — tags policy, store ("pooled" for the estimate over all treated
-  stores), method; fields effect_pct f, ci_low_pct f, ci_high_pct f
+  stores), method, and metric for a ratio metric's estimate (``conversion``,
+  ``capture_rate``; absent for visits); fields effect_pct f, ci_low_pct f, ci_high_pct f,
+  and on the primary method's visits point visits_gained f, visits_gained_low f,
+  visits_gained_high f
 - ``store_transactions`` — tag store; field transactions i (till transactions in the hour
   that starts at the point's time)
 
@@ -86,6 +89,9 @@ class Tag:
     """A line's or zone's role (``protocol.messages.LineRole`` / ``ZoneRole`` values)."""
     POLICY: Final = "policy"
     METHOD: Final = "method"
+    METRIC: Final = "metric"
+    """What a ``policy_effects`` estimate is an effect on: ``conversion`` or
+    ``capture_rate``; absent for visits."""
 
 
 class LineCountsField:
@@ -174,7 +180,8 @@ class PolicyChangesField:
 
 
 class PolicyEffectsField:
-    """Fields of ``policy_effects``: one effect estimate, in percent of visits."""
+    """Fields of ``policy_effects``: one effect estimate, in percent of visits (or of the
+    ``metric`` tag's ratio)."""
 
     EFFECT_PCT: Final = "effect_pct"
     CI_LOW_PCT: Final = "ci_low_pct"

@@ -264,10 +264,12 @@ def policy_effect_point(
     ci_high_pct: float,
     change_utc: datetime,
     visits_gained: tuple[float, float, float] | None = None,
+    metric: str | None = None,
 ) -> Point:
-    """One effect estimate in percent of visits with its confidence interval, for a store or
-    for :data:`~aggregator.storage.measurements.POOLED_STORE`; ``visits_gained`` (estimate,
-    low, high) over the after window, for the primary method."""
+    """One effect estimate in percent with its confidence interval, for a store or for
+    :data:`~aggregator.storage.measurements.POOLED_STORE`; ``visits_gained`` (estimate, low,
+    high) over the after window, for the primary method. ``metric`` tags the estimate of a
+    ratio metric (conversion, capture_rate); None for visits, untagged as before."""
     fields: dict[str, float] = {
         PolicyEffectsField.EFFECT_PCT: effect_pct,
         PolicyEffectsField.CI_LOW_PCT: ci_low_pct,
@@ -277,12 +279,10 @@ def policy_effect_point(
         fields[PolicyEffectsField.VISITS_GAINED] = visits_gained[0]
         fields[PolicyEffectsField.VISITS_GAINED_LOW] = visits_gained[1]
         fields[PolicyEffectsField.VISITS_GAINED_HIGH] = visits_gained[2]
-    return Point(
-        POLICY_EFFECTS,
-        {Tag.POLICY: policy, Tag.STORE: store, Tag.METHOD: method},
-        fields,
-        change_utc,
-    )
+    tags = {Tag.POLICY: policy, Tag.STORE: store, Tag.METHOD: method}
+    if metric is not None:
+        tags[Tag.METRIC] = metric
+    return Point(POLICY_EFFECTS, tags, fields, change_utc)
 
 
 def transaction_point(store: str, hour_start_utc: datetime, transactions: int) -> Point:

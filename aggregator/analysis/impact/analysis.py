@@ -34,7 +34,6 @@ from aggregator.analysis.impact.controls import (
     POOL_MINIMUM_DAYS,
     SCREENING_FACTOR,
     STORE_MINIMUM_DAYS,
-    pooled_sum,
     screen_candidates,
     select_controls,
     usable_stores,
@@ -42,6 +41,9 @@ from aggregator.analysis.impact.controls import (
 from aggregator.analysis.impact.daily import DailyVisits, Segment, daily_visits
 from aggregator.analysis.impact.estimation import build_report, estimate_unit
 from aggregator.analysis.impact.estimators import UnitSeries
+from aggregator.analysis.impact.metrics import metric_label, ratio_metric
+from aggregator.analysis.impact.panel import DailyPanel, Part, daily_panel, ratio_day_warnings
+from aggregator.analysis.impact.ratio import with_counts
 from aggregator.analysis.impact.results import POOLED, ImpactReport, QualityWarning
 from aggregator.analysis.impact.settings import ImpactSettings, SettingsError
 from aggregator.analysis.impact.source import VisitData, VisitLoader
@@ -77,23 +79,26 @@ def _excluded_warnings(
 
 
 def _usable_treated(
-    settings: ImpactSettings, adjusted: pd.DataFrame, warnings: list[QualityWarning]
+    settings: ImpactSettings, values: pd.DataFrame, warnings: list[QualityWarning]
 ) -> tuple[list[str], list[str]]:
     """Treated stores with enough days to estimate, and those with enough to pool."""
-    treated = adjusted[settings.stores]
+    treated = values[settings.stores]
     estimable = usable_stores(treated, settings.windows, STORE_MINIMUM_DAYS)
     pool = usable_stores(treated, settings.windows, POOL_MINIMUM_DAYS)
+    measured = metric_label(settings.metric)
     warnings += _excluded_warnings(
         settings.stores,
         estimable,
-        f"visits on fewer than {STORE_MINIMUM_DAYS:.0%} of the days of a window: left out",
+        f"{measured} on fewer than {STORE_MINIMUM_DAYS:.0%} of the days of a window: left out",
     )
     warnings += _excluded_warnings(
-        estimable, pool, f"visits on fewer than {POOL_MINIMUM_DAYS:.0%} of the days: not pooled"
+        estimable,
+        pool,
+        f"{measured} on fewer than {POOL_MINIMUM_DAYS:.0%} of the days: not pooled",
     )
     if not estimable:
         raise SettingsError(
-            f"no treated store has visits on {STORE_MINIMUM_DAYS:.0%} of the days in "
+            f"no treated store has {measured} on {STORE_MINIMUM_DAYS:.0%} of the days in "
             f"{settings.windows.first_day} .. {settings.windows.last_day}"
         )
     return estimable, pool
@@ -101,10 +106,11 @@ def _usable_treated(
 
 def _control_stores(
     settings: ImpactSettings,
-    adjusted: pd.DataFrame,
+    panel: DailyPanel,
     pool: Sequence[str],
     warnings: list[QualityWarning],
 ) -> list[str]:
+    adjusted = panel.values
     if settings.control_mode == "baseline":
         return []
     if settings.control_mode == "stores":
@@ -118,7 +124,7 @@ def _control_stores(
     candidates = [str(store) for store in adjusted.columns if store not in excluded]
     if not pool or not candidates:
         return []
-    treated_pool = pooled_sum(adjusted, pool)
+    treated_pool = panel.pooled(pool)
     return select_controls(
         adjusted, treated_pool, candidates, settings.windows, settings.max_auto_controls
     )
@@ -133,8 +139,9 @@ def _baseline_year(
     data = loader.load(settings.stores, days[0].date(), days[-1].date())
     if data.hourly.empty:
         return Comparison("none")
-    earlier = daily_visits(data, timezones, _segments(settings, shift, "baseline "))
-    adjusted = earlier.adjusted.reindex(index=days, columns=settings.stores)
+    segments = _segments(settings, shift, "baseline ")
+    earlier = daily_visits(data, timezones, segments)
+    panel = daily_panel(settings.metric, loader, data, earlier, timezones, segments)
     holidays = holiday_table(
         settings.stores, timezones, settings.country, settings.subdivision, days
     )
@@ -142,20 +149,21 @@ def _baseline_year(
         "baseline_year",
         baseline_year=year,
         shift_days=shift,
-        adjusted=moved_forward(adjusted, shift),
+        panel=panel.reindex(days, settings.stores).moved_forward(shift),
         holidays=moved_forward(holidays.indicators, shift),
     )
 
 
 def _pool_change(settings: ImpactSettings, comparison: Comparison, pool: Sequence[str]) -> float:
     """The baseline windows' own change for the pooled stores that have baseline days."""
-    if comparison.adjusted is None:
+    if comparison.panel is None:
         return float("nan")
-    members = usable_stores(comparison.adjusted[list(pool)], settings.windows, POOL_MINIMUM_DAYS)
+    values = comparison.panel.values
+    members = usable_stores(values[list(pool)], settings.windows, POOL_MINIMUM_DAYS)
     if not members:
         return float("nan")
-    series = pooled_sum(comparison.adjusted, members)
-    return window_change(series, pd.DatetimeIndex(comparison.adjusted.index), settings.windows)
+    series = comparison.panel.pooled(members)
+    return window_change(series, pd.DatetimeIndex(values.index), settings.windows)
 
 
 def _baseline(
@@ -173,7 +181,7 @@ def _baseline(
     for back in range(1, MAXIMUM_YEARS_BACK + 1):
         year = settings.effective_date.year - back
         comparison = _baseline_year(settings, loader, timezones, year)
-        if comparison.adjusted is None:
+        if comparison.panel is None:
             break
         candidate = BaselineCandidate(year, _pool_change(settings, comparison, pool))
         candidates.append(candidate)
@@ -191,14 +199,14 @@ def _comparison(
     settings: ImpactSettings,
     loader: VisitLoader,
     *,
-    adjusted: pd.DataFrame,
+    panel: DailyPanel,
     pool: list[str],
     timezones: dict[str, str],
     warnings: list[QualityWarning],
 ) -> Comparison:
     """Control stores when there are usable ones, else the baseline year. With the baseline
     year, ``pool`` loses the stores that lack baseline days (in place)."""
-    controls = _control_stores(settings, adjusted, pool, warnings)
+    controls = _control_stores(settings, panel, pool, warnings)
     if controls:
         return Comparison("control_stores", stores=controls)
     if settings.control_mode != "baseline":
@@ -208,7 +216,7 @@ def _comparison(
             )
         )
     comparison = _baseline(settings, loader, timezones, pool)
-    if comparison.adjusted is None:
+    if comparison.panel is None:
         warnings.append(
             QualityWarning(
                 "no_controls",
@@ -217,12 +225,13 @@ def _comparison(
             )
         )
         return comparison
-    with_baseline = usable_stores(comparison.adjusted[pool], settings.windows, POOL_MINIMUM_DAYS)
+    earlier = comparison.panel.values[pool]
+    with_baseline = usable_stores(earlier, settings.windows, POOL_MINIMUM_DAYS)
     warnings += _excluded_warnings(
         pool,
         with_baseline,
-        f"visits on fewer than {POOL_MINIMUM_DAYS:.0%} of the baseline "
-        f"days ({comparison.baseline_year}): not pooled",
+        f"{metric_label(settings.metric)} on fewer than {POOL_MINIMUM_DAYS:.0%} of the "
+        f"baseline days ({comparison.baseline_year}): not pooled",
     )
     pool[:] = with_baseline
     return comparison
@@ -231,22 +240,25 @@ def _comparison(
 def _unit(
     name: str,
     members: Sequence[str],
-    adjusted: pd.DataFrame,
+    panel: DailyPanel,
     holidays: HolidayTable,
     comparison: Comparison,
+    part: Part = "value",
 ) -> UnitSeries:
+    """The pooled daily series of ``members`` and of its comparison: the metric, or (``part``)
+    one of a ratio's counts on the ratio's days."""
     indicators = holidays.indicators
     unit_holidays = indicators[list(members)].to_numpy(dtype=np.float64).mean(axis=1)
     control = control_holidays = None
     if comparison.kind == "control_stores":
-        control = pooled_sum(adjusted, comparison.stores)
+        control = panel.pooled(comparison.stores, part)
         control_holidays = indicators[comparison.stores].to_numpy(dtype=np.float64).mean(axis=1)
-    elif comparison.adjusted is not None and comparison.holidays is not None:
-        control = pooled_sum(comparison.adjusted, members)
+    elif comparison.panel is not None and comparison.holidays is not None:
+        control = comparison.panel.pooled(members, part)
         earlier = comparison.holidays[list(members)].to_numpy(dtype=np.float64)
         control_holidays = earlier.mean(axis=1)
-    visits = pooled_sum(adjusted, members)
-    days = pd.DatetimeIndex(adjusted.index)
+    visits = panel.pooled(members, part)
+    days = pd.DatetimeIndex(panel.numerator.index)
     return UnitSeries(name, days, visits, unit_holidays, control, control_holidays)
 
 
@@ -256,6 +268,7 @@ def _quality(
     daily: DailyVisits,
     holidays: HolidayTable,
     comparison: Comparison,
+    panel: DailyPanel,
 ) -> list[QualityWarning]:
     checked = [*settings.stores, *comparison.stores]
     first, last = settings.windows.first_day, settings.windows.last_day
@@ -270,7 +283,15 @@ def _quality(
         *holidays.warnings,
         *quality.holiday_warnings(holidays.names, ranges),
         *quality.zero_day_warnings(daily.adjusted, checked, _days(settings)),
+        *_ratio_days(settings, panel, checked),
     ]
+
+
+def _ratio_days(
+    settings: ImpactSettings, panel: DailyPanel, stores: Sequence[str]
+) -> list[QualityWarning]:
+    ratio = ratio_metric(settings.metric)
+    return [] if ratio is None else ratio_day_warnings(panel, ratio, stores, _days(settings))
 
 
 def _stores_to_load(settings: ImpactSettings, loader: VisitLoader) -> list[str]:
@@ -286,9 +307,12 @@ def _stores_to_load(settings: ImpactSettings, loader: VisitLoader) -> list[str]:
 
 def _donors(settings: ImpactSettings, adjusted: pd.DataFrame) -> pd.DataFrame | None:
     """Untreated stores with visits on every window day, for a synthetic control (None when
-    the design does not call for one)."""
+    the design does not call for one; a ratio metric never does: its weights would mix
+    rates, not counts)."""
     few = len(settings.stores) <= MAXIMUM_TREATED_STORES
     if settings.design == "did" or (settings.design == "auto" and not few):
+        return None
+    if ratio_metric(settings.metric) is not None:
         return None
     excluded = set(settings.stores) | set(settings.excluded_controls)
     candidates = [str(store) for store in adjusted.columns if store not in excluded]
@@ -301,13 +325,16 @@ def run_impact(settings: ImpactSettings, loader: VisitLoader) -> ImpactReport:
     days = _days(settings)
     data = loader.load(_stores_to_load(settings, loader), settings.first_day, settings.last_day)
     timezones = _timezones(settings, data)
-    daily = daily_visits(data, timezones, _segments(settings, 0, ""))
+    segments = _segments(settings, 0, "")
+    daily = daily_visits(data, timezones, segments)
     columns = sorted({str(store) for store in daily.adjusted.columns} | set(settings.stores))
-    adjusted = daily.adjusted.reindex(index=days, columns=columns)
+    panel = daily_panel(
+        settings.metric, loader, data, daily, timezones, segments, settings.stores
+    ).reindex(days, columns)
     warnings: list[QualityWarning] = []
-    estimable, pool = _usable_treated(settings, adjusted, warnings)
+    estimable, pool = _usable_treated(settings, panel.values, warnings)
     comparison = _comparison(
-        settings, loader, adjusted=adjusted, pool=pool, timezones=timezones, warnings=warnings
+        settings, loader, panel=panel, pool=pool, timezones=timezones, warnings=warnings
     )
     holidays = holiday_table(
         sorted({*settings.stores, *comparison.stores}),
@@ -317,10 +344,10 @@ def run_impact(settings: ImpactSettings, loader: VisitLoader) -> ImpactReport:
         days,
     )
     units = [(store, [store]) for store in estimable] + ([(POOLED, pool)] if pool else [])
-    donors = _donors(settings, adjusted)
+    donors = _donors(settings, panel.values)
     estimated = [
         estimate_unit(
-            _unit(name, members, adjusted, holidays, comparison),
+            _unit(name, members, panel, holidays, comparison),
             members,
             settings,
             comparison,
@@ -328,5 +355,17 @@ def run_impact(settings: ImpactSettings, loader: VisitLoader) -> ImpactReport:
         )
         for name, members in units
     ]
-    warnings += _quality(settings, data, daily, holidays, comparison)
+    ratio = ratio_metric(settings.metric)
+    if ratio is not None:
+        estimated = [
+            with_counts(
+                unit,
+                _unit(name, members, panel, holidays, comparison, "numerator"),
+                _unit(name, members, panel, holidays, comparison, "denominator"),
+                ratio,
+                settings.windows,
+            )
+            for unit, (name, members) in zip(estimated, units, strict=True)
+        ]
+    warnings += _quality(settings, data, daily, holidays, comparison, panel)
     return build_report(settings, estimated, comparison, warnings)

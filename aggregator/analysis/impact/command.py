@@ -59,6 +59,7 @@ class AnalysisOptions:
     country: str | None
     subdivision: str | None
     design: str = "auto"
+    metric: str = "visits"
 
 
 def _treatment(
@@ -177,6 +178,7 @@ def _settings(
             country=options.country,
             subdivision=options.subdivision,
             design=options.design,
+            metric=options.metric,
         )
     except SettingsError as error:
         raise fail(str(error)) from None
@@ -204,6 +206,11 @@ def impact(
     design: str = typer.Option(
         "auto", "--design", help="auto | did | synthetic (synthetic control from untreated stores)"
     ),
+    metric: str = typer.Option(
+        "visits",
+        "--metric",
+        help="visits | conversion (transactions ÷ visits) | capture_rate (entries ÷ passers-by).",
+    ),
     baseline_year: int | None = typer.Option(None, help="Year of the baseline windows."),
     placebo_date: str | None = typer.Option(None, help="Placebo change date (default E - after)."),
     country: str | None = typer.Option(None, help="Holiday country, e.g. NZ (default: from --tz)."),
@@ -220,9 +227,9 @@ def impact(
     database: str | None = DATABASE_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Effect of a policy on visits per store and pooled, with 95% intervals (seasonal,
-    interrupted time series, difference-in-differences), a placebo check and data warnings.
-    `footfall impact plan` plans a trial instead."""
+    """Effect of a policy on visits (or --metric conversion / capture_rate) per store and
+    pooled, with 95% intervals (seasonal, interrupted time series, difference-in-differences),
+    a placebo check and data warnings. `footfall impact plan` plans a trial instead."""
     if context.invoked_subcommand is not None:
         return
     from aggregator.analysis.impact.analysis import run_impact
@@ -230,11 +237,13 @@ def impact(
     from aggregator.analysis.impact.settings import SettingsError
     from aggregator.storage.influx import InfluxError
 
+    _check_metric(metric, from_csv, design)
     config = load_config(ConnectionOptions(config_path, influx_url, database, token))
     placebo = parse_date(placebo_date, "--placebo-date") if placebo_date else None
     options = AnalysisOptions(
-        before, after, controls, max_controls, baseline_year, placebo, country, subdivision, design
-    )
+        before, after, controls, max_controls, baseline_year, placebo, country, subdivision,
+        design, metric,
+    )  # fmt: skip
     needs_influx = policy is not None or from_csv is None or store_effects
     client = connect(config) if needs_influx else None
     try:
@@ -244,6 +253,11 @@ def impact(
         )  # fmt: skip
         settings = _settings(treatment, config, client, options)
         if settings.staggered:
+            if metric != "visits":
+                raise fail(
+                    f"--metric {metric} is for one effective date: analyse each wave of a "
+                    "staggered roll-out with --store ... --effective DATE"
+                )
             if store_effects:
                 raise fail(
                     "--store-effects is for one effective date: analyse a wave of a staggered "
@@ -258,6 +272,27 @@ def impact(
     finally:
         if client is not None:
             client.close()
+
+
+def _check_metric(metric: str, from_csv: Path | None, design: str) -> None:
+    """Refuse what a metric cannot be read with, naming the option."""
+    from aggregator.analysis.impact.metrics import METRIC_NAMES, ratio_metric
+
+    if metric not in METRIC_NAMES:
+        raise fail(f"--metric {metric!r} is not one of {', '.join(METRIC_NAMES)}")
+    ratio = ratio_metric(metric)
+    if ratio is None:
+        return
+    if from_csv is not None:
+        raise fail(
+            f"--metric {metric} needs InfluxDB ({ratio.definition}, both counted there): "
+            "--from-csv carries visits only"
+        )
+    if design == "synthetic":
+        raise fail(
+            f"--design synthetic reads visits only: --metric {metric} uses the regression "
+            "designs (--design auto or did)"
+        )
 
 
 def _staggered(

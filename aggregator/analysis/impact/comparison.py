@@ -13,20 +13,21 @@ import pandas as pd
 
 from aggregator.analysis.impact.baseline import BaselineChoice
 from aggregator.analysis.impact.calendar import country_for_timezone, holiday_dates
+from aggregator.analysis.impact.panel import DailyPanel
 from aggregator.analysis.impact.results import QualityWarning
 
 
 @dataclass(frozen=True)
 class Comparison:
     """``kind``: ``control_stores``, ``baseline_year`` or ``none``. For the baseline year,
-    ``adjusted`` and ``holidays`` hold the earlier year's daily values moved forward by
+    ``panel`` and ``holidays`` hold the earlier year's daily values moved forward by
     ``shift_days``, so they line up with the change year's days."""
 
     kind: str
     stores: list[str] = field(default_factory=list)
     baseline_year: int | None = None
     shift_days: int = 0
-    adjusted: pd.DataFrame | None = None
+    panel: DailyPanel | None = None
     holidays: pd.DataFrame | None = None
     choice: BaselineChoice | None = None
     """For the baseline year: how it was chosen and the years looked at."""

@@ -174,3 +174,27 @@ def _hour_summary(
             )
     columns = ["store", "segment", "observed_hours", "expected_hours", "missing_share"]
     return pd.DataFrame(rows, columns=columns).set_index(["store", "segment"])
+
+
+def daily_sums(
+    hourly: pd.DataFrame, timezones: Mapping[str, str], first_day: date, last_day: date
+) -> pd.DataFrame:
+    """Plain sums per store-local day of an hourly count (``store, time_utc, visits``) whose
+    source lists only the hours with something, like a till system's export: an hour without
+    a row counts as none, and a day without any row is missing (NaN). Index and columns as
+    ``DailyVisits.adjusted``, for the days ``first_day`` .. ``last_day``."""
+    store_codes, store_names = pd.factorize(hourly["store"], sort=True)
+    names = [str(name) for name in store_names]
+    zones = [timezones.get(name, "UTC") for name in names]
+    day = _local_hours(hourly["time_utc"], store_codes, zones) // 24
+    first, last = _day_number(first_day), _day_number(last_day)
+    inside = (day >= first) & (day <= last)
+    span = last - first + 1
+    slot = store_codes[inside] * span + (day[inside] - first)
+    size = len(names) * span
+    counts = hourly["visits"].to_numpy(dtype=np.float64)[inside]
+    sums = np.bincount(slot, weights=counts, minlength=size)
+    rows = np.bincount(slot, minlength=size)
+    values = np.where(rows > 0, sums, np.nan).reshape(len(names), span).T
+    index = pd.DatetimeIndex(np.arange(first, last + 1).astype("datetime64[D]"))
+    return pd.DataFrame(values, index=index, columns=names)

@@ -19,6 +19,7 @@ from aggregator.analysis.impact.estimators import (
     SEASONAL,
     UnitSeries,
 )
+from aggregator.analysis.impact.metrics import metric_label, ratio_metric
 from aggregator.analysis.impact.regression import EstimationError, Fit
 from aggregator.analysis.impact.results import (
     POOLED,
@@ -58,7 +59,8 @@ def _placebo_warning(unit: UnitSeries, settings: ImpactSettings, fit: Fit) -> Qu
         unit.name,
         f"placebo change on {settings.placebo_windows.change_date} finds "
         f"{placebo.effect_pct:+.1f}% [{placebo.ci_low_pct:+.1f}, {placebo.ci_high_pct:+.1f}]: "
-        "something else moved visits before the change; treat the estimate with care",
+        f"something else moved {metric_label(settings.metric)} before the change; treat "
+        "the estimate with care",
     )
 
 
@@ -230,7 +232,7 @@ def build_report(
     stores = [
         by_store[store].result
         if store in by_store
-        else _excluded(store, "not enough days with visits")
+        else _excluded(store, f"not enough days with {metric_label(settings.metric)}")
         for store in settings.stores
     ]
     pooled = by_store.get(POOLED)
@@ -249,4 +251,6 @@ def build_report(
         stores=stores,
         warnings=[*unit_warnings, *warnings],
         plot=plot_series(pooled, settings) if pooled else None,
+        metric=settings.metric,
+        ratio=ratio_metric(settings.metric),
     )

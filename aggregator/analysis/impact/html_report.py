@@ -15,6 +15,7 @@ from aggregator.analysis.impact.estimators import (
     INTERRUPTED_TIME_SERIES,
     SEASONAL,
 )
+from aggregator.analysis.impact.metrics import MINIMUM_DENOMINATOR_PER_DAY, RatioMetric
 from aggregator.analysis.impact.regression import Estimate
 from aggregator.analysis.impact.results import ImpactReport, UnitResult
 from aggregator.analysis.impact.staggered import StaggeredReport
@@ -72,9 +73,31 @@ def _gained(unit: UnitResult) -> str:
     return f"{total.visits:+,.0f} [{total.ci_low:+,.0f}, {total.ci_high:+,.0f}]"
 
 
+def _ratio_answer(report: ImpactReport, ratio: RatioMetric) -> str:
+    pooled = report.pooled
+    primary = pooled.primary
+    if primary is None or pooled.ratio is None:
+        return f"No estimate: no treated store had enough days with {escape(ratio.label)}."
+    verdict = "a real change" if primary.excludes_zero else "not distinguishable from no change"
+    counts = " and ".join(
+        f"{escape(count.name)} by {count.estimate.effect_pct:+.1f}%"
+        for count in (pooled.ratio.numerator, pooled.ratio.denominator)
+        if count.estimate is not None
+    )
+    return (
+        f"{escape(ratio.label.capitalize())} ({escape(ratio.numerator_label)} ÷ "
+        f"{escape(ratio.denominator_label)}) in the {len(pooled.members)} treated store(s) "
+        f"changed by <b>{primary.effect_pct:+.1f}%</b> (95% interval {primary.ci_low_pct:+.1f}% "
+        f"to {primary.ci_high_pct:+.1f}%) after {report.change_date}: {verdict}. "
+        f"Over the same days {counts}."
+    )
+
+
 def _answer(report: ImpactReport) -> str:
     pooled = report.pooled
     primary = pooled.primary
+    if report.ratio is not None:
+        return _ratio_answer(report, report.ratio)
     if primary is None:
         return "No estimate: no treated store had enough days with visits."
     verdict = "a real change" if primary.excludes_zero else "not distinguishable from no change"
@@ -92,16 +115,63 @@ def _answer(report: ImpactReport) -> str:
     )
 
 
+def _percent(value: float) -> str:
+    return "–" if not math.isfinite(value) else f"{value * 100:.2f}%"
+
+
+def _cells(unit: UnitResult) -> list[str]:
+    """A row's cells after the store: visits and visits gained, or a ratio and its counts."""
+    ratio = unit.ratio
+    if ratio is None:
+        return [
+            _number(unit.visits_per_day_before),
+            _number(unit.visits_per_day_after),
+            escape(_interval(unit.primary)),
+            escape(_gained(unit)),
+        ]
+    return [
+        _percent(ratio.before),
+        _percent(ratio.after),
+        escape(_interval(unit.primary)),
+        escape(_interval(ratio.numerator.estimate)),
+        escape(_interval(ratio.denominator.estimate)),
+    ]
+
+
+def _headers(ratio: RatioMetric | None) -> tuple[str, ...]:
+    if ratio is None:
+        return ("visits/day before", "after", "effect [95% CI]", "visits gained [95% CI]")
+    return (
+        f"{ratio.label} before",
+        "after",
+        "effect [95% CI]",
+        f"{ratio.numerator_label} [95% CI]",
+        f"{ratio.denominator_label} [95% CI]",
+    )
+
+
+def _ratio_method(ratio: RatioMetric | None) -> str:
+    if ratio is None:
+        return ""
+    return (
+        f"<p>{escape(ratio.label.capitalize())} is read as a ratio: each model is fitted to the "
+        f"log of daily {escape(ratio.numerator_label)} ÷ {escape(ratio.denominator_label)} "
+        f"({escape(ratio.numerator_label)} with {escape(ratio.denominator_label)} as an "
+        "offset), so a change in "
+        f"{escape(ratio.denominator_label)} alone does not move it; the columns beside it "
+        "give each count's own effect on the same days. Days with fewer than "
+        f"{MINIMUM_DENOMINATOR_PER_DAY:.0f} {escape(ratio.denominator_label)} (or no "
+        f"{escape(ratio.numerator_label)}) are left out.</p>"
+    )
+
+
 def _rows(report: ImpactReport) -> str:
     rows = []
     for unit in [*report.stores, report.pooled]:
         css = ' class="pooled"' if unit is report.pooled else ""
         cells = [
             escape(unit.store),
-            _number(unit.visits_per_day_before),
-            _number(unit.visits_per_day_after),
-            escape(_interval(unit.primary)),
-            escape(_gained(unit)),
+            *_cells(unit),
             escape(unit.primary_method or unit.excluded_reason or "–"),
             escape(_interval(unit.placebo)),
         ]
@@ -123,12 +193,9 @@ def render_html(report: ImpactReport, plot_png: bytes | None) -> str:
         for warning in report.warnings
     )
     headers = "".join(
-        f"<th>{name}</th>"
-        for name in (
-            "store", "visits/day before", "after", "effect [95% CI]",
-            "visits gained [95% CI]", "method", "placebo",
-        )
-    )  # fmt: skip
+        f"<th>{escape(name)}</th>"
+        for name in ("store", *_headers(report.ratio), "method", "placebo")
+    )
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -144,7 +211,7 @@ produced by footfall impact, {created}</small></p>
 {_rows(report)}
 </tbody></table>
 <h2>How this was estimated</h2>
-<p>{escape(METHODS.get(method, ""))}</p>
+<p>{escape(METHODS.get(method, ""))}</p>{_ratio_method(report.ratio)}
 <p>{escape(INTERVALS)} The placebo column repeats the estimate at {report.placebo_date}, before
 the change, where it should find nothing.</p>
 <h2>Warnings</h2>

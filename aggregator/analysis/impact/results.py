@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aggregator.analysis.impact.metrics import MINIMUM_DENOMINATOR_PER_DAY, RatioMetric
 from aggregator.analysis.impact.regression import Estimate
 from aggregator.analysis.impact.synthetic_control import SyntheticControl
 from aggregator.storage.measurements import POOLED_STORE
@@ -21,8 +22,8 @@ POOLED = POOLED_STORE
 @dataclass(frozen=True)
 class QualityWarning:
     """``kind``: missing_hours, camera_offline, occupancy_drift, holiday, excluded_store,
-    zero_days, comparison_changed, placebo_effect, no_controls, no_holiday_calendar,
-    estimation."""
+    zero_days, ratio_days, comparison_changed, placebo_effect, no_controls,
+    no_holiday_calendar, estimation."""
 
     kind: str
     store: str | None
@@ -76,6 +77,46 @@ class CumulativeEffect:
 
 
 @dataclass(frozen=True)
+class CountChange:
+    """One count of a ratio (numerator or denominator) of a unit, on the ratio's days: its
+    mean per day before and after, and its effect by the ratio's primary method (None when
+    that method has no estimate)."""
+
+    name: str
+    per_day_before: float
+    per_day_after: float
+    estimate: Estimate | None
+
+    def to_json(self) -> dict[str, Any]:
+        estimate = self.estimate
+        return {
+            "name": self.name,
+            "per_day_before": _number(self.per_day_before),
+            "per_day_after": _number(self.per_day_after),
+            "effect_pct": _number(estimate.effect_pct) if estimate else None,
+            "ci_low_pct": _number(estimate.ci_low_pct) if estimate else None,
+            "ci_high_pct": _number(estimate.ci_high_pct) if estimate else None,
+        }
+
+
+@dataclass(frozen=True)
+class RatioSummary:
+    """A unit's ratio metric: the ratio (a fraction) over the before and the after window's
+    days (summed numerator ÷ summed denominator), and its two counts."""
+
+    before: float
+    after: float
+    numerator: CountChange
+    denominator: CountChange
+
+    @property
+    def raw_change_pct(self) -> float:
+        if self.before > 0:
+            return (self.after / self.before - 1) * 100
+        return math.nan
+
+
+@dataclass(frozen=True)
 class UnitResult:
     """Results for one store, or for the pooled treated stores (``store`` = ``pooled``)."""
 
@@ -91,9 +132,14 @@ class UnitResult:
     cumulative: CumulativeEffect | None = None
     """Of the primary estimate."""
     synthetic_control: SyntheticControl | None = None
+    ratio: RatioSummary | None = None
+    """For a ratio metric (then ``estimates`` are effects on the ratio, and the visits fields
+    hold the mean daily ratio; read the ratio and its counts here)."""
 
     @property
     def raw_change_pct(self) -> float:
+        if self.ratio is not None:
+            return self.ratio.raw_change_pct
         if self.visits_per_day_before > 0:
             return (self.visits_per_day_after / self.visits_per_day_before - 1) * 100
         return math.nan
@@ -104,6 +150,8 @@ class UnitResult:
 
     def to_json(self) -> dict[str, Any]:
         primary = self.primary
+        if self.ratio is not None:
+            return self._ratio_json(self.ratio, primary)
         return {
             "store": self.store,
             "stores": list(self.members),
@@ -124,10 +172,30 @@ class UnitResult:
             "excluded": self.excluded_reason,
         }
 
+    def _ratio_json(self, ratio: RatioSummary, primary: Estimate | None) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "stores": list(self.members),
+            "ratio_before_pct": _number(ratio.before * 100),
+            "ratio_after_pct": _number(ratio.after * 100),
+            "raw_change_pct": _number(self.raw_change_pct),
+            "effect_pct": _number(primary.effect_pct) if primary else None,
+            "ci_low_pct": _number(primary.ci_low_pct) if primary else None,
+            "ci_high_pct": _number(primary.ci_high_pct) if primary else None,
+            "method": self.primary_method,
+            "comparison": self.comparison,
+            "numerator": ratio.numerator.to_json(),
+            "denominator": ratio.denominator.to_json(),
+            "estimates": {name: value.to_json() for name, value in self.estimates.items()},
+            "placebo": self.placebo.to_json() if self.placebo else None,
+            "excluded": self.excluded_reason,
+        }
+
 
 @dataclass(frozen=True)
 class PlotSeries:
-    """Daily visits of the pooled unit and its counterfactual (NaN before the change)."""
+    """Daily visits (or the daily ratio) of the pooled unit and its counterfactual (NaN
+    before the change)."""
 
     days: pd.DatetimeIndex
     visits: np.ndarray
@@ -166,10 +234,22 @@ class ImpactReport:
     stores: list[UnitResult]
     warnings: list[QualityWarning]
     plot: PlotSeries | None = None
+    metric: str = "visits"
+    ratio: RatioMetric | None = None
+    """For a ratio metric: what it divides by what (None for visits)."""
 
     def to_json(self) -> dict[str, Any]:
+        metric: dict[str, Any] = {}
+        if self.ratio is not None:
+            metric = {
+                "metric": self.metric,
+                "numerator": self.ratio.numerator_label,
+                "denominator": self.ratio.denominator_label,
+                "minimum_denominator_per_day": MINIMUM_DENOMINATOR_PER_DAY,
+            }
         return {
             "policy": self.policy,
+            **metric,
             "effective_date": self.change_date.isoformat(),
             "before_days": self.before_days,
             "after_days": self.after_days,

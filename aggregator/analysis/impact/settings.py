@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aggregator.analysis.impact.metrics import MetricName
 from aggregator.config import known_timezone
 
 MINIMUM_WINDOW_DAYS = 7
@@ -72,6 +73,8 @@ class ImpactSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     policy: str = "ad hoc"
+    metric: MetricName = "visits"
+    """What the effect is on: daily visits, or a ratio (see ``metrics``)."""
     stores: Annotated[list[str], Field(min_length=1)]
     effective_date: date
     timezones: dict[str, str] = Field(default_factory=dict)

@@ -11,8 +11,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from aggregator.analysis.impact.metrics import Count, ratio_metric
 from aggregator.storage.influx import InfluxClient, Series, quote_identifier, quote_string
 from aggregator.storage.line_protocol import Point
 from aggregator.storage.measurements import (
@@ -20,12 +21,15 @@ from aggregator.storage.measurements import (
     ENTRANCE_TRUE,
     LINE_COUNTS,
     STORE_OCCUPANCY,
+    STORE_TRANSACTIONS,
     CameraIntervalsField,
     LineCountsField,
     StoreOccupancyField,
+    StoreTransactionsField,
     Tag,
 )
 from aggregator.storage.points import policy_effect_point
+from protocol.messages import LineRole
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +60,19 @@ class VisitLoader(Protocol):
     def daily_totals(self, first_day: date, last_day: date) -> pd.DataFrame:
         """Visits per store and UTC day (``store, time_utc, visits``) of every store: a cheap
         first look used to screen candidate control stores."""
+        ...
+
+
+@runtime_checkable
+class CountLoader(VisitLoader, Protocol):
+    """A loader that also has the counts a ratio metric needs (InfluxDB; a visits CSV has
+    none)."""
+
+    def hourly_counts(
+        self, count: Count, stores: Sequence[str], first_day: date, last_day: date
+    ) -> pd.DataFrame:
+        """``store, time_utc, visits`` per hour with data, the ``count`` in the ``visits``
+        column (the column the daily series read, whatever the count)."""
         ...
 
 
@@ -96,6 +113,26 @@ def _visits_per(bucket: str, where: str) -> str:
         f"WHERE {quote_identifier(Tag.ENTRANCE)} = {quote_string(ENTRANCE_TRUE)} AND {where} "
         f"GROUP BY time({bucket}), {quote_identifier(Tag.STORE)} fill(none)"
     )
+
+
+def _count_per_hour(count: Count, where: str) -> str:
+    """Transactions, or passers-by (both directions of ``passing`` lines), per hour and store
+    under ``where``, as "visits"."""
+    group = f"GROUP BY time(1h), {quote_identifier(Tag.STORE)} fill(none)"
+    if count is Count.TRANSACTIONS:
+        return (
+            f'SELECT sum({quote_identifier(StoreTransactionsField.TRANSACTIONS)}) AS "visits" '
+            f"FROM {quote_identifier(STORE_TRANSACTIONS)} WHERE {where} {group}"
+        )
+    if count is Count.PASSERS_BY:
+        entries = quote_identifier(LineCountsField.ENTRIES)
+        exits = quote_identifier(LineCountsField.EXITS)
+        return (
+            f'SELECT sum({entries}) + sum({exits}) AS "visits" '
+            f"FROM {quote_identifier(LINE_COUNTS)} WHERE {quote_identifier(Tag.ROLE)} = "
+            f"{quote_string(LineRole.PASSING.value)} AND {where} {group}"
+        )
+    return _visits_per("1h", where)
 
 
 class InfluxVisitLoader:
@@ -147,6 +184,12 @@ class InfluxVisitLoader:
         series = self.client.query(_visits_per("1d", where))
         return _frame(series, ["visits"], [Tag.STORE])
 
+    def hourly_counts(
+        self, count: Count, stores: Sequence[str], first_day: date, last_day: date
+    ) -> pd.DataFrame:
+        where = self._where(stores, first_day, last_day)
+        return _frame(self.client.query(_count_per_hour(count, where)), ["visits"], [Tag.STORE])
+
 
 class FrameVisitLoader:
     """An in-memory hourly frame (e.g. from ``--from-csv``) behind the loader interface."""
@@ -172,8 +215,11 @@ class FrameVisitLoader:
 def effect_points(report: ImpactReport) -> list[Point]:
     """``policy_effects`` points: one per unit (store, or ``pooled``) and method, at the
     store-local midnight of the change date of the first treated store; the primary method's
-    point also carries the visits gained over the after window."""
+    point also carries the visits gained over the after window. A ratio metric's points are
+    tagged with the metric (visits' points carry no metric tag, as they always did, so a new
+    estimate overwrites the one stored before the tag existed)."""
     points = []
+    metric = report.metric if ratio_metric(report.metric) is not None else None
     moment = report.change_utc
     for unit in [report.pooled, *report.stores]:
         total = unit.cumulative
@@ -192,6 +238,7 @@ def effect_points(report: ImpactReport) -> list[Point]:
                     ci_high_pct=estimate.ci_high_pct,
                     change_utc=moment,
                     visits_gained=gained,
+                    metric=metric,
                 )
             )
     return points
