@@ -53,6 +53,7 @@ MODULES: dict[str, list[str]] = {
         "tests/edge/test_outbox.py",
         "tests/edge/test_outbox_quota.py",
         "tests/edge/test_interval_merge_v2.py",
+        "tests/edge/test_interval_merge_edges.py",
     ],
     "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
     "aggregator/ingest/validation.py": [
