@@ -79,8 +79,8 @@ def _ratio_answer(report: ImpactReport, ratio: RatioMetric) -> str:
     if primary is None or pooled.ratio is None:
         return f"No estimate: no treated store had enough days with {escape(ratio.label)}."
     verdict = "a real change" if primary.excludes_zero else "not distinguishable from no change"
-    counts = " and ".join(
-        f"{escape(count.name)} by {count.estimate.effect_pct:+.1f}%"
+    moved = ", ".join(
+        f"{escape(count.name)} {count.estimate.effect_pct:+.1f}%"
         for count in (pooled.ratio.numerator, pooled.ratio.denominator)
         if count.estimate is not None
     )
@@ -88,8 +88,8 @@ def _ratio_answer(report: ImpactReport, ratio: RatioMetric) -> str:
         f"{escape(ratio.label.capitalize())} ({escape(ratio.numerator_label)} ÷ "
         f"{escape(ratio.denominator_label)}) in the {len(pooled.members)} treated store(s) "
         f"changed by <b>{primary.effect_pct:+.1f}%</b> (95% interval {primary.ci_low_pct:+.1f}% "
-        f"to {primary.ci_high_pct:+.1f}%) after {report.change_date}: {verdict}. "
-        f"Over the same days {counts}."
+        f"to {primary.ci_high_pct:+.1f}%) after {report.change_date}: {verdict}."
+        f"{f' Over the same days: {moved}.' if moved else ''}"
     )
 
 

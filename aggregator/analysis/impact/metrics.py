@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 
 MINIMUM_DENOMINATOR_PER_DAY = 20.0
 """Fewest visits (conversion) or passers-by (capture rate) a store-day needs to enter a ratio:
@@ -47,9 +47,9 @@ class Count(StrEnum):
     """Crossings of ``passing`` lines, either direction."""
 
 
-VISITS = "visits"
-CONVERSION = "conversion"
-CAPTURE_RATE = "capture_rate"
+VISITS: Final = "visits"
+CONVERSION: Final = "conversion"
+CAPTURE_RATE: Final = "capture_rate"
 MetricName = Literal["visits", "conversion", "capture_rate"]
 METRIC_NAMES: tuple[MetricName, ...] = (VISITS, CONVERSION, CAPTURE_RATE)
 

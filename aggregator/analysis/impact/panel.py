@@ -119,7 +119,7 @@ def ratio_day_warnings(
             ((numerator == 0) & (denominator >= few), f"with no {metric.numerator_label}"),
         ]
         parts = [
-            f"{int(mask.sum())} {why} ({_listed(mask[mask].index)})"
+            f"{int(mask.sum())} day(s) {why} ({_listed(mask[mask].index)})"
             for mask, why in reasons
             if mask.any()
         ]

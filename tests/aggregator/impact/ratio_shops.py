@@ -15,7 +15,8 @@ comparison with control shops matters. From the change date on, each group moves
 * ``ENTRIES_UP``: capture rate x 1.1 (entries +10%, passers-by unchanged);
 * ``BOTH_DOWN``: passers-by −30%, entries follow at the same capture rate (−30%).
 
-``BARE`` has a door line only: no passing line and no transactions.
+``BARE`` has a door line only: no passing line and no transactions; ``TILL_OUTAGE`` names
+two days of one shop without transactions.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ GROUPS = {
     "both-down": BOTH_DOWN,
 }
 STORES = [*CONTROLS, *TRANSACTIONS_UP, *VISITS_UP, *ENTRIES_UP, *BOTH_DOWN, BARE]
+TILL_OUTAGE = ("till-2", [date(2025, 2, 17), date(2025, 2, 18)])
+"""A shop and the days without any transactions imported."""
 PASSERS_BY_PER_DAY = 5000.0
 PASSING_NOISE = NoiseSettings(store_sd=0.03, common_sd=0.05, autocorrelation=0.3)
 """Day-level log noise of the passers-by: mostly shared (weather), a little per shop."""
@@ -138,8 +141,11 @@ def write_counts(client: InfluxClient, hours: pd.DataFrame) -> None:
 
 
 def write_transactions_csv(hours: pd.DataFrame, path: Path) -> None:
-    """``store,hour,transactions`` for the hours with visits (a till reports open hours)."""
-    till = hours[(hours["entries"] > 0) & (hours["store"] != BARE)]
+    """``store,hour,transactions`` for the hours with visits (a till reports open hours),
+    except ``TILL_OUTAGE``: days whose export never came."""
+    local = hours["time_utc"].dt.tz_convert(LONDON).dt.date
+    lost = (hours["store"] == TILL_OUTAGE[0]) & local.isin(TILL_OUTAGE[1])
+    till = hours[(hours["entries"] > 0) & (hours["store"] != BARE) & ~lost]
     pd.DataFrame(
         {
             "store": till["store"],
@@ -149,9 +155,13 @@ def write_transactions_csv(hours: pd.DataFrame, path: Path) -> None:
     ).to_csv(path, index=False)
 
 
-def counted(hours: pd.DataFrame, stores: list[str], column: str, after: bool) -> float:
-    """A count summed over ``stores`` and the 28 days before or after the change."""
+def counted(
+    hours: pd.DataFrame, stores: list[str], column: str, after: bool, skipped: list[date]
+) -> float:
+    """A count summed over ``stores`` and the 28 days before or after the change, but for
+    the ``skipped`` days."""
     local = hours["time_utc"].dt.tz_convert(LONDON).dt.tz_localize(None).dt.normalize()
     first = pd.Timestamp(CHANGE if after else CHANGE - timedelta(days=28))
     inside = (local >= first) & (local < first + pd.Timedelta(days=28))
+    inside &= ~local.isin([pd.Timestamp(day) for day in skipped])
     return float(hours.loc[inside & hours["store"].isin(stores), column].sum())
