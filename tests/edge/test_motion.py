@@ -105,7 +105,7 @@ def test_still_frames_reuse_the_last_people_and_the_duty_cycle_says_so() -> None
 
 def test_disabled_gating_runs_every_frame() -> None:
     fake = CountingFake()
-    gated = MotionGatedDetector(RegionDetector(fake, RegionsConfig()), MotionConfig())
+    gated = MotionGatedDetector(RegionDetector(fake, RegionsConfig()), MotionConfig(enabled=False))
     for index in range(4):
         gated.detect([scene()], [DOOR], [index / 10])
     assert fake.frames == 4
