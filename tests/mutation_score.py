@@ -75,6 +75,8 @@ MODULES: dict[str, list[str]] = {
         "tests/aggregator/test_acknowledgement_order.py",
         "tests/aggregator/test_writer_edges.py",
         "tests/aggregator/test_writer_spool_failure.py",
+        "tests/aggregator/test_writer_batching.py",
+        "tests/aggregator/test_writer_retries.py",
     ],
     "aggregator/ingest/occupancy.py": [
         "tests/aggregator/test_occupancy.py",
