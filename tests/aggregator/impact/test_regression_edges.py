@@ -4,7 +4,8 @@ lag off by one changes the interval's width and fails; and the collinear designs
 without variation (a weekday that never occurs among the usable days), a duplicated column
 (a comparison's holidays equal to the unit's) and a holiday column equal to the post-change
 indicator are dropped, giving the same estimate as the design without them, while a
-post-change indicator that does not vary cannot be identified and is an error."""
+post-change indicator that does not vary cannot be identified and is an error; the plot's
+counterfactual and band, and the report's rounding."""
 
 from __future__ import annotations
 
@@ -156,3 +157,31 @@ def test_a_post_indicator_without_variation_is_an_error() -> None:
     values[:28] = np.nan  # only days after the change: post is the intercept
     with pytest.raises(EstimationError, match="not identified"):
         fit_effect("seasonal", DAYS, values, seasonal_design(), {8: 1.0})
+
+
+def test_the_plot_draws_the_counterfactual_and_a_band_as_wide_as_the_interval() -> None:
+    """Per day: the fitted log value without the effect, and around it the effect's interval
+    (the band's width is 2 x critical value x standard error on every day)."""
+    design, values = seasonal_design(), log_visits()
+    fit = fit_effect("seasonal", DAYS, values, design, {8: 1.0})
+    estimate = fit.estimate
+    assert estimate.method == "seasonal"
+    coefficients = np.linalg.lstsq(design, values, rcond=None)[0]
+    without_effect = design[:, :8] @ coefficients[:8]
+    assert fit.days.equals(DAYS)
+    np.testing.assert_allclose(fit.counterfactual_log, without_effect, rtol=1e-9)
+    half_width = estimate.critical_value * estimate.standard_error
+    np.testing.assert_allclose(fit.band_low_log, without_effect - half_width, rtol=1e-9)
+    np.testing.assert_allclose(fit.band_high_log, without_effect + half_width, rtol=1e-9)
+
+
+def test_the_report_rounds_percentages_to_hundredths_and_the_error_to_five_places() -> None:
+    estimate = Estimate.from_log("seasonal", 0.1237, 0.0345678, 2.25, 56)
+    assert estimate.to_json() == {
+        "method": "seasonal",
+        "effect_pct": 13.17,
+        "ci_low_pct": 4.7,
+        "ci_high_pct": 22.32,
+        "standard_error_log": 0.03457,
+        "days": 56,
+    }
