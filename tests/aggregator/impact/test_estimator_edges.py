@@ -1,6 +1,7 @@
 """Estimator edges found by ``make mutation`` (issue 17): an estimate reads only its windows'
-days, however much data lies around them, and a difference-in-differences needs both the
-comparison series and its holidays."""
+days, however much data lies around them, and windows reaching past the data are an error,
+not an estimate on fewer days; a difference-in-differences needs both the comparison series and
+its holidays; each fit names its method and covers the windows' days."""
 
 from __future__ import annotations
 
@@ -58,3 +59,35 @@ def test_an_estimate_reports_its_interval_in_percent_exactly() -> None:
     assert estimate.ci_high_pct == pytest.approx(100 * np.expm1(0.175), rel=1e-12)
     assert (estimate.standard_error, estimate.critical_value, estimate.days) == (0.05, 1.5, 56)
     assert estimate.excludes_zero is True
+
+
+@pytest.mark.parametrize(
+    ("estimator", "method"),
+    [
+        (seasonal_fit, "seasonal"),
+        (interrupted_time_series_fit, "interrupted_time_series"),
+        (difference_in_differences_fit, "difference_in_differences"),
+    ],
+)
+def test_each_fit_names_its_method_and_covers_the_windows_days(
+    estimator: Callable[[UnitSeries, Windows], Fit], method: str
+) -> None:
+    zeros = np.zeros(len(DAYS))
+    unit = UnitSeries(
+        "shop", DAYS, visits(0.10), zeros, control=visits(0.0), control_holidays=zeros
+    )
+    fit = estimator(unit, WINDOWS)
+    assert fit.estimate.method == method
+    assert fit.days.equals(pd.date_range("2026-02-02", "2026-03-29", freq="D"))
+    assert len(fit.counterfactual_log) == 56
+
+
+@pytest.mark.parametrize(
+    ("first", "last"), [("2026-02-03", "2026-04-12"), ("2026-01-19", "2026-03-28")]
+)
+def test_windows_beyond_the_data_are_an_error_not_a_shorter_estimate(first: str, last: str) -> None:
+    days = pd.date_range(first, last, freq="D")
+    zeros = np.zeros(len(days))
+    unit = UnitSeries("shop", days, np.full(len(days), 100.0), zeros)
+    with pytest.raises(EstimationError, match=r"shop: no data for 2026-02-02 \.\. 2026-03-29"):
+        seasonal_fit(unit, WINDOWS)
