@@ -248,7 +248,7 @@ def _write(
     """Write the changed keys into ``path``; what was written, for the output."""
     from edge.calibration.config_file import write_config_keys
 
-    written: dict[str, Any] = {"path": str(path), "backup": None, "changed": {}, "global": True}
+    written: dict[str, Any] = {"path": str(path), "backup": None, "changed": {}}
     for (section, name), (old, new) in changes.items():
         old_value, new_value = (getattr(item, "value", item) for item in (old, new))
         written["changed"][f"{section}.{name}"] = {"from": old_value, "to": new_value}
@@ -365,5 +365,5 @@ def calibrate_command(
     if written is not None:
         _print_written(written, camera_id)
     elif not as_json:
-        changed = ", ".join(document["changes"]) or "none"
+        changed = ", ".join(f"{section}.{name}" for section, name in changes) or "none"
         console.print(f"keys --write would change: {changed}", highlight=False)

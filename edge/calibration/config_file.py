@@ -21,10 +21,9 @@ from typing import Any
 
 import yaml
 
+from edge.calibration.settings import ConfigKey
 from edge.config import parse_config
 from protocol.settings import ConfigError
-
-ConfigKey = tuple[str, str]
 
 
 def _scalar(value: Any) -> str:
@@ -38,7 +37,7 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _mapping(node: yaml.Node, where: str) -> yaml.MappingNode:
+def _mapping(node: yaml.Node | None, where: str) -> yaml.MappingNode:
     if not isinstance(node, yaml.MappingNode):
         raise ConfigError(f"{where} is not a mapping: cannot set keys in it")
     return node

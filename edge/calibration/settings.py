@@ -81,20 +81,6 @@ class Settings:
             config.counting.reference_point,
         )
 
-    @property
-    def tracking(self) -> Settings:
-        """These settings with the shipped counting ones: what the tracking stage scores."""
-        shipped = Settings.shipped()
-        return Settings(
-            self.imgsz,
-            self.detector_confidence,
-            self.track_confidence,
-            self.kind,
-            self.confirm_frames,
-            shipped.band_height_fraction,
-            shipped.reference_point,
-        )
-
     def values(self, config: EdgeConfig) -> dict[ConfigKey, Any]:
         """The config keys these settings set, with their values. ``tracker.low_confidence``
         (ultralytics' second-stage floor) follows the detector's floor where it would
