@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -137,9 +139,34 @@ def write_settings(work: Path, modules: list[str]) -> None:
     (work / "setup.cfg").write_text("\n".join(lines))
 
 
+RUN_MARKER = "FOOTFALL_MUTATION_RUN"
+"""Set in mutmut's environment; every process it starts inherits it (see ``stop_leftovers``)."""
+
+
 def mutmut(work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     command = [str(Path(sys.executable).with_name("mutmut")), *arguments]
-    return subprocess.run(command, cwd=work, text=True, capture_output=True, check=False)
+    environment = {**os.environ, RUN_MARKER: str(work)}
+    return subprocess.run(
+        command, cwd=work, env=environment, text=True, capture_output=True, check=False
+    )
+
+
+def stop_leftovers(work: Path) -> list[int]:
+    """Terminates what this run left behind: a mutant that times out is killed with its
+    pytest, but the InfluxDB and Mosquitto servers its fixtures started live on. They are
+    found by the marker in their environment, so nothing another run started is touched."""
+    marker = f"{RUN_MARKER}={work}".encode()
+    stopped = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker not in environ.read_bytes().split(b"\0"):
+                continue
+            pid = int(environ.parent.name)
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            continue  # gone meanwhile, or not ours to read
+        stopped.append(pid)
+    return stopped
 
 
 def module_of(work: Path, mutant: str) -> str:
@@ -234,6 +261,9 @@ def main() -> int:
         copy_committed_tree(work)
         write_settings(work, modules)
         run = mutmut(work, "run", "--max-children", str(arguments.children))
+        leftovers = stop_leftovers(work)
+        if leftovers:
+            print(f"stopped {len(leftovers)} servers left by timed-out mutants: {leftovers}")
         if run.returncode != 0:
             print(run.stdout[-5000:], run.stderr[-5000:], sep="\n", file=sys.stderr)
             return run.returncode
