@@ -240,6 +240,15 @@ def _print(calibration: Calibration, top: int, title: str) -> None:
         ),
         highlight=False,
     )
+    if calibration.people_scale is not None:
+        fit = calibration.people_scale
+        output.print(
+            f"people scale {fit.scale:g} (counting.people_scale, zone occupancy): people per "
+            f"frame bias {fit.bias_before:+.3f} -> {fit.bias_after:+.3f}, MAE "
+            f"{fit.mae_before:.3f} -> {fit.mae_after:.3f}"
+            + ("" if fit.changed else " (|bias| at most 0.05: no scale)"),
+            highlight=False,
+        )
 
 
 def _write(
@@ -335,7 +344,7 @@ def calibrate_command(
         calibration = _search(
             edge_config, camera_id, recordings, truth_used, grid, tolerance_seconds
         )
-        changes = calibration.chosen.settings.changes(edge_config)
+        changes = calibration.changes(edge_config)
         written = _write(config, edge_config, camera_id, changes) if write else None
     except (ConfigError, SourceError, ModelNotFoundError, TruthError, ValueError) as error:
         raise fail(str(error)) from None
@@ -347,6 +356,12 @@ def calibrate_command(
         "best": [_row(outcome) for outcome in calibration.outcomes[:top]],
         "defaults": _row(calibration.defaults),
         "chosen": _row(calibration.chosen),
+        "people_scale": None
+        if calibration.people_scale is None
+        else {
+            key: round(value, 4)
+            for key, value in dataclasses.asdict(calibration.people_scale).items()
+        },
         "changes": {
             f"{section}.{name}": getattr(new, "value", new)
             for (section, name), (_, new) in changes.items()

@@ -258,6 +258,12 @@ class CountingConfig(Section):
     """Two tracks that reach the line from opposite sides together and both turn back
     (ids swapped at the line) count one entry and one exit."""
     interval_seconds: Annotated[float, Field(ge=1, le=86_400)] = 60.0
+    people_scale: Annotated[float, Field(ge=0.5, le=2.0)] = 1.0
+    """Zone occupancy is multiplied by this (people counted per frame to people there): in
+    a crowd the detector misses the people hidden behind others, in proportion to how
+    crowded the view is, so the count is low by a fraction the camera's own truth can
+    measure (``footfall edge calibrate`` sets it to true ÷ counted people over a recording,
+    README, calibration). One factor per camera view; line counts are not affected."""
 
 
 class CameraConfig(Section):

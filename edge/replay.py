@@ -6,6 +6,7 @@ sink, recording what every frame produced.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ class ReplayReport:
     bytes per person and frame with keypoints)."""
     regions: tuple[Rectangle, ...] = ()
     """Where the detector looked (source pixels); empty: whole frames."""
+    people_scale: float = 1.0
+    """``counting.people_scale``: the zones' mean and max are scaled as the intervals'."""
 
     @property
     def fps(self) -> float:
@@ -99,11 +102,17 @@ class ReplayReport:
             "lines": self.lines,
             "zones": {
                 zone: {
-                    "mean": round(sum(r.zones[zone] for r in self.per_frame) / frames, 4),
-                    "max": max(r.zones[zone] for r in self.per_frame),
+                    "mean": round(
+                        sum(r.zones[zone] for r in self.per_frame) * self.people_scale / frames,
+                        4,
+                    ),
+                    "max": math.floor(
+                        max(r.zones[zone] for r in self.per_frame) * self.people_scale + 0.5
+                    ),
                 }
                 for zone in zone_ids
             },
+            "people_scale": self.people_scale,
             "people_per_frame_mean": round(sum(r.detected for r in self.per_frame) / frames, 4),
             "milliseconds_per_frame": self.stages.milliseconds_per_frame(self.frames),
             "detector": self.detector,
@@ -140,6 +149,7 @@ def replay(
         detector=worker.motion.name,
         tracker=runtime.tracker.name,
         source_frames_per_second=runtime.source.frames_per_second,
+        people_scale=config.counting.people_scale,
     )
     total = runtime.source.frame_count // camera.source.stride if runtime.source.frame_count else 0
 

@@ -15,7 +15,9 @@ people against annotated ones, both where the detector looks (its regions of int
 the whole frame), as a mean absolute error and a bias (mean of counted - true). The choice:
 fewest crossings wrong, then fewest unmatched, then the smallest |bias|, then the smallest
 MAE (people errors compared to :data:`PEOPLE_RESOLUTION`), then the closest to the shipped
-defaults, so ties keep the defaults (generalisation over tuning).
+defaults, so ties keep the defaults (generalisation over tuning). Then, with MOT truth, the
+people scale for the choice (``edge.calibration.people_scale``): what the detector still
+misses in a crowd, measured on the recording.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from edge.audit import TruthBox, match_crossings, true_crossing_events
-from edge.calibration.settings import SearchGrid, Settings
+from edge.calibration.people_scale import PeopleScale, fit_people_scale
+from edge.calibration.settings import ConfigKey, SearchGrid, Settings
 from edge.config import CameraConfig, EdgeConfig
 from edge.counting.camera import CameraCounter
 from edge.counting.counters import Direction
@@ -113,10 +117,21 @@ class Calibration:
     """Every combination scored, best first: the first is the choice."""
     defaults: Outcome
     """The shipped defaults' outcome."""
+    people_scale: PeopleScale | None = None
+    """For the chosen settings, with MOT truth; None with a tally (no people per frame)."""
 
     @property
     def chosen(self) -> Outcome:
         return self.outcomes[0]
+
+    def changes(self, config: EdgeConfig) -> dict[ConfigKey, tuple[Any, Any]]:
+        """The keys the choice changes in ``config``, old and new value; the people scale
+        only where MOT truth measured it (a tally keeps the configured one)."""
+        changes = self.chosen.settings.changes(config)
+        fit, current = self.people_scale, config.counting.people_scale
+        if fit is not None and fit.scale != current:
+            changes[("counting", "people_scale")] = (current, fit.scale)
+        return changes
 
 
 def _in_view(points: FloatArray, regions: tuple[Rectangle, ...]) -> int:
@@ -186,21 +201,22 @@ def count(
     return totals, events
 
 
+def _counted_people(updates: list[TrackUpdate], recording: Recording) -> list[int]:
+    """Tracked people in view in each processed frame (bottom-centre of their boxes)."""
+    return [
+        _in_view(reference_points(update.people, ReferencePoint.BOTTOM_CENTRE), recording.regions)
+        for update in updates
+    ]
+
+
 def _people_errors(
     updates: list[TrackUpdate], true_people: list[int] | None, recording: Recording
 ) -> tuple[float | None, float | None]:
     """MAE and bias of the tracked people per frame against ``true_people``."""
     if true_people is None:
         return None, None
-    errors = np.array(
-        [
-            _in_view(
-                reference_points(update.people, ReferencePoint.BOTTOM_CENTRE), recording.regions
-            )
-            - true
-            for update, true in zip(updates, true_people, strict=True)
-        ],
-        dtype=np.float64,
+    errors = np.array(_counted_people(updates, recording), dtype=np.float64) - np.array(
+        true_people, dtype=np.float64
     )
     if len(errors) == 0:
         return 0.0, 0.0
@@ -245,6 +261,15 @@ class _Search:
         people = _people_errors(updates, self.true_people[settings.imgsz], recording)
         return updates, people
 
+    def people_scale(self, settings: Settings) -> PeopleScale | None:
+        """The people scale for ``settings`` (None without people in the truth)."""
+        true_people = self.true_people[settings.imgsz]
+        if true_people is None:
+            return None
+        recording = self.recordings[settings.imgsz]
+        counted = _counted_people(track(recording, settings, self.config), recording)
+        return fit_people_scale(counted, true_people)
+
 
 def search(
     config: EdgeConfig,
@@ -282,4 +307,4 @@ def search(
             if variant not in outcomes:
                 scored(run.score(variant, updates, people))
     ranked = sorted(outcomes.values(), key=Outcome.rank)
-    return Calibration(ranked, outcomes[Settings.shipped()])
+    return Calibration(ranked, outcomes[Settings.shipped()], run.people_scale(ranked[0].settings))

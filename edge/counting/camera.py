@@ -72,6 +72,7 @@ class CameraCounter:
             not_before_utc=self.not_before_utc,
             line_roles={line.id: line.line_role for line in self.camera.lines},
             zone_roles={zone.id: zone.role for zone in self.camera.zones},
+            people_scale=self.counting.people_scale,
         )
         self.totals = {line.id: LineTotals() for line in self.camera.lines}
         self._staff = StaffExclusion(

@@ -34,9 +34,22 @@ class IntervalTotals:
     zone_roles: dict[str, ZoneRole] | None = None
     zone_dwell_seconds: dict[str, list[float]] = field(default_factory=dict)
     """Dwell times of the stays that ended in each zone during the interval."""
+    people_scale: float = 1.0
+    """True people per person counted (``counting.people_scale``): the zone occupancy
+    reported is the count times this; ``zone_sums`` and ``zone_maxima`` stay as counted."""
 
     def zone_mean(self, zone_id: str) -> float:
-        return self.zone_sums.get(zone_id, 0) / self.frames if self.frames else 0.0
+        """People in the zone, averaged over the interval's frames, scaled: the scale is a
+        ratio of sums over frames, so the scaled mean is unbiased where the scale holds."""
+        if not self.frames:
+            return 0.0
+        return self.zone_sums.get(zone_id, 0) * self.people_scale / self.frames
+
+    def zone_max(self, zone_id: str) -> int:
+        """The most people counted in the zone in one frame, scaled and rounded half up to
+        whole people (3 counted at scale 1.25 are 4: 3.75 rounds up; 2 are 3: 2.5 rounds up)
+        so the maximum stays a head count and at least the scaled mean of its frame."""
+        return math.floor(self.zone_maxima.get(zone_id, 0) * self.people_scale + 0.5)
 
 
 def _to_datetime(seconds: float) -> datetime:
@@ -54,11 +67,16 @@ class IntervalAccumulator:
         not_before_utc: datetime | None = None,
         line_roles: Mapping[str, LineRole] | None = None,
         zone_roles: Mapping[str, ZoneRole] | None = None,
+        people_scale: float = 1.0,
     ) -> None:
         """``line_roles`` and ``zone_roles`` (both or neither): intervals become schema
-        version 2, carrying them and the zones' dwell counts."""
+        version 2, carrying them and the zones' dwell counts. ``people_scale`` (true people
+        per person counted) scales the zones' occupancy (``IntervalTotals.zone_mean``)."""
         if (line_roles is None) != (zone_roles is None):
             raise ValueError("give both line_roles and zone_roles, or neither")
+        if not people_scale > 0:
+            raise ValueError(f"people_scale must be > 0, got {people_scale}")
+        self._people_scale = people_scale
         self._line_roles = None if line_roles is None else dict(line_roles)
         self._zone_roles = None if zone_roles is None else dict(zone_roles)
         if interval_seconds <= 0:
@@ -87,6 +105,7 @@ class IntervalAccumulator:
             line_roles=self._line_roles,
             zone_roles=self._zone_roles,
             zone_dwell_seconds={zone_id: [] for zone_id in self._zone_ids},
+            people_scale=self._people_scale,
         )
         self._current_end_seconds = end
 
@@ -193,7 +212,7 @@ def to_message(
         zones={
             zone_id: ZoneOccupancy(
                 mean=round(totals.zone_mean(zone_id), 4),
-                max=totals.zone_maxima[zone_id],
+                max=totals.zone_max(zone_id),
                 role=zone_roles.get(zone_id, ZoneRole.COUNTING) if zone_roles else None,
                 dwell=dwell_counts(totals.zone_dwell_seconds.get(zone_id, []))
                 if version_2
