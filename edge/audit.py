@@ -121,6 +121,13 @@ class AuditResult:
     true_people_mean: float | None
     crossings: list[CrossingMatch]
     """Every true and every counted crossing, matched, missed or extra, in frame order."""
+    people_scale: float = 1.0
+    """``counting.people_scale`` of the replay."""
+    scaled_people_mae: float | None = None
+    """People per frame as zone occupancy reports them (tracked × ``people_scale``) against
+    annotated ones: MAE, and bias (mean of scaled - true; negative: too few). None with a
+    tally. On a clip other than the one calibrated on, they check that the scale holds."""
+    scaled_people_bias: float | None = None
 
 
 def match_crossings(
@@ -255,6 +262,8 @@ def audit(
         people_per_frame[box.frame] += 1
     records = report.per_frame
     frames = max(len(records), 1)
+    scale = report.people_scale
+    scaled_errors = [r.tracked * scale - people_per_frame[r.frame] for r in records]
     return AuditResult(
         lines=_line_audits(report, true_events, camera),
         frames=len(records),
@@ -265,4 +274,7 @@ def audit(
         crossings=match_crossings(
             true_events, report.crossings, _tolerance_frames(report, tolerance_seconds)
         ),
+        people_scale=scale,
+        scaled_people_mae=sum(abs(error) for error in scaled_errors) / frames,
+        scaled_people_bias=sum(scaled_errors) / frames,
     )

@@ -175,7 +175,14 @@ def render_page(
         ""
         if outcome.people_mae is None
         else f"<p>People per frame: true mean {outcome.true_people_mean:.2f}, MAE detected "
-        f"{outcome.people_mae:.3f}, MAE tracked {outcome.tracked_people_mae:.3f}.</p>"
+        f"{outcome.people_mae:.3f}, MAE tracked {outcome.tracked_people_mae:.3f}"
+        + (
+            f", scaled ×{outcome.people_scale:g} as zone occupancy: MAE "
+            f"{outcome.scaled_people_mae:.3f}, bias {outcome.scaled_people_bias:+.3f}"
+            if outcome.people_scale != 1.0 and outcome.scaled_people_bias is not None
+            else ""
+        )
+        + ".</p>"
     )
     sections = [
         _strip_section(number, match, frames, pictures, frames_per_second)

@@ -238,6 +238,9 @@ def _audit_report(
         "people_mae": _rounded(outcome.people_mae),
         "tracked_people_mae": _rounded(outcome.tracked_people_mae),
         "true_people_mean": _rounded(outcome.true_people_mean),
+        "people_scale": outcome.people_scale,
+        "scaled_people_mae": _rounded(outcome.scaled_people_mae),
+        "scaled_people_bias": _rounded(outcome.scaled_people_bias),
         "fps": round(result.fps, 3),
         "detector": result.detector,
         "tracker": result.tracker,
@@ -341,7 +344,14 @@ def _print_audit(
         output.print(
             f"people per frame: true mean {outcome.true_people_mean:.2f}, "
             f"MAE detected {outcome.people_mae:.3f}, "
-            f"MAE tracked {outcome.tracked_people_mae:.3f}; {document['fps']:.2f} fps"
+            f"MAE tracked {outcome.tracked_people_mae:.3f}"
+            + (
+                f", scaled ×{outcome.people_scale:g} (zone occupancy): MAE "
+                f"{outcome.scaled_people_mae:.3f}, bias {outcome.scaled_people_bias:+.3f}"
+                if outcome.people_scale != 1.0 and outcome.scaled_people_bias is not None
+                else ""
+            )
+            + f"; {document['fps']:.2f} fps"
         )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.audit import TruthBox
+from edge.audit import TruthBox, audit
 from edge.calibration.config_file import write_config_keys
 from edge.calibration.people_scale import fit_people_scale
 from edge.calibration.search import Recording, Truth, search
@@ -19,7 +19,7 @@ from edge.config import EdgeConfig, TrackerKind, load_config, parse_config
 from edge.counting.camera import CameraCounter
 from edge.counting.intervals import IntervalAccumulator, to_message
 from edge.counting.tracking import TrackUpdate
-from edge.replay import DetectedFrame
+from edge.replay import DetectedFrame, FrameRecord, ReplayReport
 from edge.vision.detections import People
 from protocol.settings import ConfigError
 
@@ -211,3 +211,23 @@ def test_write_sets_the_scale_in_the_config(tmp_path: Path) -> None:
         "counting:\n  interval_seconds: 60  # one a minute\n  people_scale: 1.35\n"
     )
     assert load_config(path).counting.people_scale == 1.35
+
+
+def test_the_audit_reports_people_as_zone_occupancy_scales_them() -> None:
+    """Four annotated people per frame, three tracked: at scale 4/3 the scaled count is
+    exact; the tracked MAE stays as counted."""
+    _, truth = crowd(seen=3)
+    assert truth.boxes is not None
+    records = [FrameRecord(frame + 1, 3, 3, {}) for frame in range(FRAMES)]
+    report = ReplayReport(
+        lines={"door": {"in": 0, "out": 0}},
+        per_frame=records,
+        source_frames_per_second=10.0,
+        people_scale=4 / 3,
+    )
+    outcome = audit(report, truth.boxes, config().cameras[0])
+    assert outcome.tracked_people_mae == 1.0
+    assert outcome.scaled_people_mae == pytest.approx(0.0)
+    assert outcome.scaled_people_bias == pytest.approx(0.0)
+    unscaled = audit(replace(report, people_scale=1.0), truth.boxes, config().cameras[0])
+    assert (unscaled.scaled_people_mae, unscaled.scaled_people_bias) == (1.0, -1.0)
