@@ -327,7 +327,8 @@ def calibrate_command(
     """Find the detector, tracker and counting settings that count this camera best: the
     detector runs once per input size, every other combination re-tracks its detections.
     Scores crossings against the truth (MOT tracks or a tally) and, with MOT, people per
-    frame; prints the best, the shipped defaults, and the choice (ties keep the defaults)."""
+    frame; prints the best, the shipped defaults, and the choice (ties keep the defaults),
+    then, with MOT, the people scale for zone occupancy (true / counted people per frame)."""
     from edge.adhoc import build_config
     from edge.audit import TruthError
 

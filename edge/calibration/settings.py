@@ -4,7 +4,8 @@ is from the shipped defaults.
 Calibrated, and nothing else: the detector's input size and confidence floor, the tracker's
 kind, confidence (its high and new-track thresholds, one value) and frames to confirm, and
 the counting band and reference point. The shipped defaults and the config's current values
-are always among the values tried, so "keep the defaults" is always a candidate.
+are always among the values tried, so "keep the defaults" is always a candidate. The people
+scale is not searched: it is measured once the rest is chosen (``people_scale``).
 """
 
 from __future__ import annotations
