@@ -18,6 +18,9 @@ from tests.aggregator.test_acknowledgement_order import HeldInflux
 from tests.aggregator.test_writer import Collected
 from tests.aggregator.test_writer_edges import line, stored
 
+UNREACHABLE = InfluxSettings(url="http://127.0.0.1:9", timeout_seconds=1)
+"""Port 9 on loopback: connections are refused at once."""
+
 
 def wait_for_tokens(collected: Collected, expected: list[int], timeout_seconds: float) -> None:
     deadline = time.monotonic() + timeout_seconds
@@ -29,6 +32,8 @@ def wait_for_tokens(collected: Collected, expected: list[int], timeout_seconds: 
 def test_a_partial_batch_waits_batch_seconds_every_time(
     influx: InfluxClient, tmp_path: Path
 ) -> None:
+    """Each line is added 1 s into the writer's 1.5 s wait: a writer that flushed whatever it
+    held when it next woke up would write it after 0.5 s."""
     collected = Collected()
     writer = BatchWriter(
         influx, Spool(tmp_path / "spool"), collected, batch_points=100, batch_seconds=1.5
@@ -36,9 +41,10 @@ def test_a_partial_batch_waits_batch_seconds_every_time(
     writer.start()
     try:
         for token in (1, 2):
+            time.sleep(1.0)
             added_monotonic = time.monotonic()
             writer.add([line(token, token)], token)
-            time.sleep(0.5)
+            time.sleep(0.8)
             assert collected.tokens == list(range(1, token)), "flushed before batch_seconds"
             wait_for_tokens(collected, list(range(1, token + 1)), 10)
             assert time.monotonic() - added_monotonic >= 1.5
@@ -61,13 +67,15 @@ def test_wait_durable_flushes_at_once_and_lines_without_a_token_are_written(
         writer.add([])  # nothing to write, nothing to hand back
         assert writer.wait_durable(5)
         writer.add([line(2, 6)])  # the occupancy ticker's points come without a token
+        assert writer.wait_durable(5)
+        assert stored(influx) == (13, 3)
         writer.add([line(3, 5)], 2)
         assert writer.wait_durable(5)
     finally:
         writer.stop()
     assert collected.tokens == [1, 2]
     assert stored(influx) == (18, 4)
-    assert (writer.stats.batches_written, writer.stats.points_written) == (2, 4)
+    assert (writer.stats.batches_written, writer.stats.points_written) == (3, 4)
     assert (writer.stats.batches_spooled, len(spool)) == (0, 0), "written, so not spooled"
 
 
@@ -106,7 +114,40 @@ def test_stop_after_its_timeout_hands_back_nothing_that_is_not_durable(
     held.close()
 
 
-UNREACHABLE = InfluxSettings(url="http://127.0.0.1:9", timeout_seconds=1)
+def test_an_idle_writer_sleeps(influx: InfluxClient, tmp_path: Path) -> None:
+    """Nothing to write, nothing in the spool: the writer thread waits instead of spinning
+    (the test process's CPU time over one second stays near zero)."""
+    writer: BatchWriter[int] = BatchWriter(
+        influx, Spool(tmp_path / "spool"), lambda tokens: None, batch_seconds=0.2
+    )
+    writer.start()
+    try:
+        writer.add([line(0, 1)], 1)
+        assert writer.wait_durable(5)
+        cpu_before = time.process_time()
+        time.sleep(1.0)
+        assert time.process_time() - cpu_before < 0.2
+    finally:
+        writer.stop()
+
+
+def test_a_writer_waiting_to_retry_the_spool_sleeps_until_then(tmp_path: Path) -> None:
+    """A batch in the spool and the next drain 3 s away: no busy loop before it."""
+    spool = Spool(tmp_path / "spool")
+    with InfluxClient(UNREACHABLE) as client:
+        writer: BatchWriter[int] = BatchWriter(
+            client, spool, lambda tokens: None, batch_seconds=0.05, backoff=Backoff(3.0, 6.0)
+        )
+        writer.start()
+        try:
+            writer.add([line(0, 1)], 1)
+            assert writer.wait_durable(5)
+            assert len(spool) == 1
+            cpu_before = time.process_time()
+            time.sleep(2.7)
+            assert time.process_time() - cpu_before < 0.3
+        finally:
+            writer.stop()
 
 
 @pytest.mark.parametrize(("batch_points", "batch_seconds"), [(0, 0.5), (1, 0.0), (5000, -1.0)])

@@ -76,6 +76,7 @@ def test_retries_back_off_and_are_logged_at_the_first_and_every_tenth(
         assert writer.stats.last_error == first
         tenth = wait_for_error(writer, r"retry 10 in")
         elapsed_seconds = time.monotonic() - first_monotonic
+        assert "unreachable: " in tenth, "the drain's failure names InfluxDB's error"
         assert tenth.endswith("(2 segments), retry 10 in 0.2 s")
         assert client.writes in (10, 11)
         # failures 2 .. 10 wait 0.1 + 8 x 0.2 s: not a tight loop
@@ -157,4 +158,18 @@ def test_malformed_batches_are_kept_with_influxdbs_reason_and_counted(
     assert re.match(
         r"InfluxDB refused a batch as malformed, kept at .+\.lp: InfluxDB /write answered 400",
         writer.stats.last_error or "",
+    )
+
+
+def test_a_segment_that_cannot_be_read_is_named_and_stays(
+    influx: InfluxClient, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path / "spool")
+    segment = spool.append((line(0, 3) + "\n").encode())
+    segment.path.unlink()
+    writer: BatchWriter[int] = BatchWriter(influx, spool, lambda tokens: None)
+    assert not writer.drain_now()
+    assert len(spool) == 1
+    assert (writer.stats.last_error or "").startswith(
+        f"cannot read spool segment {segment.path}: [Errno 2]"
     )
