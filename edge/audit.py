@@ -20,6 +20,7 @@ from edge.config import CameraConfig, CountingConfig
 from edge.counting.counters import Direction, LineCounter
 from edge.replay import CrossingEvent, ReplayReport
 from edge.vision.detections import People, ReferencePoint, reference_points
+from edge.vision.regions import Rectangle, count_in_view
 
 PEDESTRIAN_CLASSES = {1}
 MATCH_TOLERANCE_SECONDS = 2.0
@@ -115,8 +116,9 @@ class AuditResult:
     lines: list[LineAudit]
     frames: int
     people_mae: float | None
-    """Mean absolute error of people per frame (detected vs annotated); None when the truth is
-    a tally (it has no people per frame), like the next two."""
+    """Mean absolute error of people per frame (detected vs annotated, counting only annotated
+    people whose feet are where the detector looked); None when the truth is a tally (it has
+    no people per frame), like the next two."""
     tracked_people_mae: float | None
     true_people_mean: float | None
     crossings: list[CrossingMatch]
@@ -246,6 +248,23 @@ def audit_events(
     )
 
 
+def _true_people_in_view(boxes: list[TruthBox], regions: tuple[Rectangle, ...]) -> dict[int, int]:
+    """Annotated people per frame whose feet (bottom-centre) are where the detector looked
+    (``regions``; empty: the whole frame), so that people outside the regions of interest,
+    whom the detector never sees, do not count as missed."""
+    feet: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for box in boxes:
+        x1, _, x2, y2 = box.box
+        feet[box.frame].append(((x1 + x2) / 2.0, y2))
+    return defaultdict(
+        int,
+        {
+            frame: count_in_view(np.array(points, dtype=np.float64).reshape(-1, 2), regions)
+            for frame, points in feet.items()
+        },
+    )
+
+
 def audit(
     report: ReplayReport,
     boxes: list[TruthBox],
@@ -257,9 +276,7 @@ def audit(
     parameter stays for existing callers). A counted crossing matches a true one at most
     ``tolerance_seconds`` apart."""
     true_events = true_crossing_events(boxes, camera)
-    people_per_frame: dict[int, int] = defaultdict(int)
-    for box in boxes:
-        people_per_frame[box.frame] += 1
+    people_per_frame = _true_people_in_view(boxes, report.regions)
     records = report.per_frame
     frames = max(len(records), 1)
     scale = report.people_scale

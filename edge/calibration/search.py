@@ -37,8 +37,8 @@ from edge.counting.camera import CameraCounter
 from edge.counting.counters import Direction
 from edge.counting.tracking import TrackUpdate, create_tracker
 from edge.replay import CrossingEvent, DetectedFrame
-from edge.vision.detections import FloatArray, ReferencePoint, reference_points
-from edge.vision.regions import Rectangle
+from edge.vision.detections import ReferencePoint, reference_points
+from edge.vision.regions import Rectangle, count_in_view
 
 PEOPLE_RESOLUTION = 0.01
 """People per frame: bias and MAE closer than this are ties (then the defaults win)."""
@@ -134,21 +134,6 @@ class Calibration:
         return changes
 
 
-def _in_view(points: FloatArray, regions: tuple[Rectangle, ...]) -> int:
-    """How many of ``points`` (N×2 source pixels) lie where the detector looks."""
-    if not regions:
-        return len(points)
-    inside = np.zeros(len(points), dtype=np.bool_)
-    for region in regions:
-        inside |= (
-            (points[:, 0] >= region.left)
-            & (points[:, 0] <= region.right)
-            & (points[:, 1] >= region.top)
-            & (points[:, 1] <= region.bottom)
-        )
-    return int(inside.sum())
-
-
 def _true_people(truth: Truth, recording: Recording) -> list[int] | None:
     """Annotated people in view in each processed frame (bottom-centre of their boxes)."""
     if truth.boxes is None:
@@ -158,7 +143,7 @@ def _true_people(truth: Truth, recording: Recording) -> list[int] | None:
         x1, _, x2, y2 = box.box
         by_frame[box.frame].append(((x1 + x2) / 2.0, y2))
     return [
-        _in_view(
+        count_in_view(
             np.array(by_frame[frame.frame], dtype=np.float64).reshape(-1, 2), recording.regions
         )
         for frame in recording.frames
@@ -204,7 +189,9 @@ def count(
 def _counted_people(updates: list[TrackUpdate], recording: Recording) -> list[int]:
     """Tracked people in view in each processed frame (bottom-centre of their boxes)."""
     return [
-        _in_view(reference_points(update.people, ReferencePoint.BOTTOM_CENTRE), recording.regions)
+        count_in_view(
+            reference_points(update.people, ReferencePoint.BOTTOM_CENTRE), recording.regions
+        )
         for update in updates
     ]
 

@@ -36,7 +36,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from edge.config import CameraConfig, RegionsConfig
-from edge.vision.detections import People
+from edge.vision.detections import FloatArray, People
 from edge.vision.detector import Detector, Frame
 
 DEFAULT_MARGIN_FRACTION = 0.2
@@ -225,6 +225,23 @@ def plan_regions(
     if cost >= config.full_frame_fraction * input_pixels(frame_height, frame_width, scale, stride):
         return full
     return RegionPlan(frame_height, frame_width, scale, tuple(rectangles))
+
+
+def count_in_view(points: FloatArray, regions: Sequence[Rectangle]) -> int:
+    """How many of ``points`` (N×2 source pixels, e.g. people's feet) lie where the detector
+    looks: inside any of ``regions``, or anywhere when there are none (full frames). Truth
+    is scored on the same view as the detections (calibrate, audit)."""
+    if not regions:
+        return len(points)
+    inside = np.zeros(len(points), dtype=np.bool_)
+    for region in regions:
+        inside |= (
+            (points[:, 0] >= region.left)
+            & (points[:, 0] <= region.right)
+            & (points[:, 1] >= region.top)
+            & (points[:, 1] <= region.bottom)
+        )
+    return int(inside.sum())
 
 
 class RegionDetector:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,44 @@ def test_match_crossings(
         tolerance_frames=14,
     )
     assert [(m.outcome, m.true_frame, m.counted_frame) for m in matches] == expected
+
+
+def test_people_outside_the_regions_are_not_counted_as_missed() -> None:
+    """The detector looked at one region only: annotated people whose feet are outside it
+    are not in the audit's people per frame, so a regions-of-interest camera is not reported
+    as missing everyone elsewhere in the frame. Without regions every annotated person
+    counts."""
+    from edge.audit import TruthBox, audit
+    from edge.replay import FrameRecord, ReplayReport
+    from edge.vision.regions import Rectangle
+
+    camera = parse_config(
+        {
+            "store_id": "s1",
+            "cameras": [
+                {
+                    "id": "door",
+                    "source": {"uri": "clip.avi"},
+                    "lines": [{"id": "door", "points": [[100, 0], [100, 200]], "inside": [0, 100]}],
+                }
+            ],
+        }
+    ).cameras[0]
+    boxes = [
+        TruthBox(1, 1, (90.0, 40.0, 110.0, 100.0)),  # feet at (100, 100): in the region
+        TruthBox(1, 2, (300.0, 40.0, 320.0, 100.0)),  # feet at (310, 100): outside
+        TruthBox(1, 3, (400.0, 40.0, 420.0, 100.0)),  # outside
+        TruthBox(2, 1, (95.0, 40.0, 115.0, 100.0)),  # in the region
+    ]
+    records = [FrameRecord(1, 1, 1, {}), FrameRecord(2, 1, 1, {})]
+    report = ReplayReport(
+        lines={"door": {"in": 0, "out": 0}},
+        per_frame=records,
+        source_frames_per_second=10.0,
+        regions=(Rectangle(0, 0, 200, 200),),
+    )
+    in_view = audit(report, boxes, camera)
+    assert (in_view.people_mae, in_view.true_people_mean) == (0.0, 1.0)
+    whole = audit(replace(report, regions=()), boxes, camera)
+    assert (whole.people_mae, whole.true_people_mean) == (1.0, 2.0)
+    assert whole.scaled_people_bias == -1.0
