@@ -276,6 +276,12 @@ BAR_PROFILES: dict[str, dict[str, Any]] = {
     "footfall-default": {},
     "footfall-default-1-thread": {"threads": 1},
     "footfall-full-frame": FULL_FRAME,
+    "footfall-no-motion-gating": {"motion": {"enabled": False}},
+    "footfall-margin-86px": {"regions": {"margin_px": 86}},
+    "footfall-margin-86px-no-motion-gating": {
+        "regions": {"margin_px": 86},
+        "motion": {"enabled": False},
+    },
 }
 """Detector settings of the whole-command runs; everything else is the shipped default."""
 
