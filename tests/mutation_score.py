@@ -89,6 +89,8 @@ MODULES: dict[str, list[str]] = {
     "aggregator/ingest/service.py": [
         "tests/aggregator/test_service_occupancy.py",
         "tests/aggregator/test_live_service.py",
+        "tests/aggregator/test_service_edges.py",
+        "tests/aggregator/test_service_start.py",
     ],
     "aggregator/analysis/impact/regression.py": [
         "tests/aggregator/impact/test_estimators.py",
