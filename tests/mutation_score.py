@@ -58,6 +58,10 @@ MODULES: dict[str, list[str]] = {
         "tests/edge/test_interval_merge_edges.py",
     ],
     "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
+    "edge/transport/acknowledgements.py": [
+        "tests/edge/test_acknowledgements.py",
+        "tests/edge/test_publisher.py",
+    ],
     "aggregator/ingest/validation.py": [
         "tests/aggregator/test_validation.py",
         "tests/aggregator/test_validation_edges.py",
