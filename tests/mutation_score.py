@@ -58,10 +58,7 @@ MODULES: dict[str, list[str]] = {
         "tests/edge/test_interval_merge_edges.py",
     ],
     "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
-    "edge/transport/acknowledgements.py": [
-        "tests/edge/test_acknowledgements.py",
-        "tests/edge/test_publisher.py",
-    ],
+    "edge/transport/acknowledgements.py": ["tests/edge/test_acknowledgements.py"],
     "aggregator/ingest/validation.py": [
         "tests/aggregator/test_validation.py",
         "tests/aggregator/test_validation_edges.py",
