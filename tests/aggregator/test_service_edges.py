@@ -147,21 +147,32 @@ def test_every_message_is_acknowledged_once_and_stored_as_it_should(
     root = publisher.root
     counts = counts_topic(STORE, CAMERA, root)
     first = interval(5, entries=5).model_dump_json()
-    future = interval(-24 * 60, entries=100, sequence=2).model_dump_json()
     started_utc = datetime.now(UTC).replace(microsecond=0)
-    publisher.publish(counts, first)
-    publisher.publish(counts, first)  # an exact redelivery
+
+    def acknowledged(count: int) -> None:
+        wait_until(lambda: service.consumer.acks_sent >= count, f"not {count} acknowledged")
+
+    def dead_letter() -> dict[str, Any]:
+        return retained(mosquitto_server.port, f"{root}/dead-letter")
+
+    for _ in range(3):
+        publisher.publish(counts, first)  # and two exact redeliveries
     publisher.publish(counts, interval(3, entries=2).model_dump_json())  # sequence 1 again
+    future = interval(-24 * 60, entries=100, sequence=2).model_dump_json()
     publisher.publish(counts, future)
-    publisher.publish(counts, b"{not json")
+    acknowledged(5)
+    assert (dead_letter()["reason"], dead_letter()["topic"]) == ("future_interval", counts)
+    assert base64.b64decode(dead_letter()["payload_base64"]) == future.encode()
+    not_json = b"{not json" + b" " * 150_000
+    publisher.publish(counts, not_json)
     publisher.publish(health_topic(STORE, CAMERA, root), health().model_dump_json())
     status = CameraStatus(state="online", store_id=STORE, camera_id=CAMERA)
     publisher.publish(status_topic(STORE, CAMERA, root), status.model_dump_json())
-    wait_until(lambda: service.consumer.acks_sent >= 7, "not every message was acknowledged")
+    acknowledged(8)
     time.sleep(0.3)
-    assert service.consumer.acks_sent == 7
+    assert service.consumer.acks_sent == 8
 
-    assert (service.stats.accepted, service.stats.duplicates) == (2, 1)
+    assert (service.stats.accepted, service.stats.duplicates) == (2, 2)
     assert service.rejections.by_reason() == {"bad_json": 1, "future_interval": 1}
     assert stored_entries(influx) == (7, 2), "the future interval must never be stored"
     [health_row] = influx.query(f"SELECT frames_processed, outbox_depth FROM {EDGE_HEALTH}")
@@ -169,10 +180,9 @@ def test_every_message_is_acknowledged_once_and_stored_as_it_should(
     [status_row] = influx.query(f'SELECT "online", "state" FROM {EDGE_STATUS}')
     assert status_row.values[0][1:] == [True, "online"]
 
-    dead_letter = retained(mosquitto_server.port, f"{root}/dead-letter")
-    assert (dead_letter["reason"], dead_letter["topic"]) == ("bad_json", counts)
-    assert base64.b64decode(dead_letter["payload_base64"]) == b"{not json"
-    received_utc = datetime.fromisoformat(dead_letter["received_utc"])
+    assert (dead_letter()["reason"], dead_letter()["topic"]) == ("bad_json", counts)
+    assert base64.b64decode(dead_letter()["payload_base64"]) == not_json[:100_000]
+    received_utc = datetime.fromisoformat(dead_letter()["received_utc"])
     assert started_utc <= received_utc <= datetime.now(UTC)
 
     def occupancy() -> dict[str, Any]:
@@ -182,21 +192,15 @@ def test_every_message_is_acknowledged_once_and_stored_as_it_should(
     assert (occupancy()["occupancy"], occupancy()["exits_today"]) == (5, 2)
     assert started_utc <= datetime.fromisoformat(occupancy()["last_update_utc"])
 
-    wait_until(
-        lambda: (
-            retained(mosquitto_server.port, aggregator_status_topic(service.client_id, root))[
-                "accepted"
-            ]
-            == 2
-        ),
-        "the replica's status never showed the accepted intervals",
-    )
-    replica = retained(mosquitto_server.port, aggregator_status_topic(service.client_id, root))
-    assert (replica["duplicates"], replica["rejected_by_reason"]) == (
-        1,
+    def replica() -> dict[str, Any]:
+        return retained(mosquitto_server.port, aggregator_status_topic(service.client_id, root))
+
+    wait_until(lambda: replica()["accepted"] == 2, "the replica's status never caught up")
+    assert (replica()["duplicates"], replica()["rejected_by_reason"]) == (
+        2,
         {"bad_json": 1, "future_interval": 1},
     )
-    assert replica["last_rejection"]["reason"] == "bad_json"
+    assert replica()["last_rejection"]["reason"] == "bad_json"
 
 
 def test_a_live_crossing_beyond_the_clock_skew_tolerance_counts_nothing(

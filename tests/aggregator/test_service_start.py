@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -113,6 +113,14 @@ def test_a_starting_replica_tells_the_running_ones_what_it_rebuilt(
         assert today(starting) == (9, 1), "rebuilt from InfluxDB"
         wait_until(lambda: today(running) == (9, 1), "the running replica was never told")
         assert running.stats.sync_records_received == 1
+        # Whichever replica takes the next interval shares it, stamped when it arrived.
+        send(mosquitto_server.port, config.mqtt.topic_root, interval(4, 2, 2).model_dump_json())
+        replicas = (running, starting)
+        wait_until(lambda: all(today(r) == (11, 2) for r in replicas), "a replica never told")
+        for replica in replicas:
+            last_update_utc = replica.book.tracker(STORE).last_update_utc
+            assert last_update_utc is not None
+            assert datetime.now(UTC) - last_update_utc < timedelta(seconds=30)
     finally:
         if starting is not None:
             starting.stop()
