@@ -57,7 +57,10 @@ MODULES: dict[str, list[str]] = {
         "tests/edge/test_interval_merge_v2.py",
         "tests/edge/test_interval_merge_edges.py",
     ],
-    "edge/transport/publisher.py": ["tests/edge/test_publisher.py"],
+    "edge/transport/publisher.py": [
+        "tests/edge/test_publisher.py",
+        "tests/edge/test_publisher_edges.py",
+    ],
     "edge/transport/acknowledgements.py": ["tests/edge/test_acknowledgements.py"],
     "aggregator/ingest/validation.py": [
         "tests/aggregator/test_validation.py",
