@@ -34,12 +34,26 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "mutation"
 """The default copy; ``--work`` picks another."""
 
+COUNTING_TESTS = [
+    "tests/edge/test_counting.py",
+    "tests/edge/test_crossings.py",
+    "tests/edge/test_roles.py",
+    "tests/edge/test_live_crossings.py",
+]
+"""Synthetic tracks through the camera's counters: lines, zones, stitching, swaps, roles."""
+
 MODULES: dict[str, list[str]] = {
-    "edge/counting/counters.py": ["tests/edge/test_counting.py"],
+    "edge/counting/counters.py": COUNTING_TESTS,
+    "edge/counting/geometry.py": COUNTING_TESTS,
+    "edge/counting/stitching.py": COUNTING_TESTS,
+    "edge/counting/swaps.py": COUNTING_TESTS,
+    "edge/counting/camera.py": COUNTING_TESTS,
+    "edge/counting/roles.py": COUNTING_TESTS,
+    "edge/counting/dwell.py": [*COUNTING_TESTS, "tests/edge/test_intervals.py"],
     "edge/counting/intervals.py": [
         "tests/edge/test_intervals.py",
         "tests/edge/test_interval_edges.py",
-        "tests/edge/test_counting.py",
+        *COUNTING_TESTS,
     ],
     "edge/transport/outbox.py": [
         "tests/edge/test_outbox.py",
