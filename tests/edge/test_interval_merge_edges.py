@@ -85,3 +85,20 @@ def test_a_merge_may_reach_seven_days_exactly(later_start_minutes: int, merges: 
     if merged is not None:
         assert merged.interval_end_utc - merged.interval_start_utc == timedelta(days=7)
         assert merged.lines["entrance"].entries == 5
+
+
+@pytest.mark.parametrize(("slack", "merges"), [(0, True), (-1, False)])
+def test_a_merge_may_reach_the_payload_limit_exactly(
+    monkeypatch: pytest.MonkeyPatch, slack: int, merges: bool
+) -> None:
+    """The aggregator accepts a payload of exactly ``MAX_PAYLOAD_BYTES``: a merge that long is
+    kept; one byte longer and the two intervals stay apart (both then still deliverable)."""
+    earlier, later = make_interval(0, entries=2), make_interval(1, entries=3)
+    merged = merge_intervals(earlier, later, sequence=1)
+    assert merged is not None
+    size = len(merged.model_dump_json().encode())
+    monkeypatch.setattr("edge.transport.interval_merge.MAX_PAYLOAD_BYTES", size + slack)
+    again = merge_intervals(earlier, later, sequence=1)
+    assert (again is not None) is merges
+    if again is not None:
+        assert again.lines["entrance"].entries == 5
