@@ -1,20 +1,32 @@
 """Validation edges found by ``make mutation`` (issue 17): a store or camera id that line
 protocol cannot store is refused before it reaches a batch (InfluxDB would refuse the whole
 batch, other stores' counts with it), the payload limit is inclusive, a payload that is not
-JSON is counted as ``bad_json``, and the clock-skew tolerance is inclusive."""
+JSON is counted as ``bad_json``, and the clock-skew tolerance is inclusive. Each test starts
+with an empty topic cache: a cache warmed by an earlier test hid every mutant of the topic
+parsing from the second mutation run."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from aggregator.ingest import validation
 from aggregator.ingest.validation import Rejection, check_not_in_future, validate_message
-from protocol.messages import MAX_PAYLOAD_BYTES, CountInterval, LineCount
-from protocol.topics import counts_topic
+from protocol.messages import MAX_PAYLOAD_BYTES, CountInterval, LineCount, LiveCrossing
+from protocol.topics import counts_topic, live_topic
 
 ROOT = "footfall/v1"
 START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def empty_topic_cache() -> Iterator[None]:
+    validation._topic_cache.clear()
+    yield
+    validation._topic_cache.clear()
 
 
 def interval(store_id: str = "shop", camera_id: str = "door") -> CountInterval:
@@ -70,3 +82,64 @@ def test_the_clock_skew_tolerance_is_inclusive() -> None:
     assert isinstance(late, Rejection)
     assert late.reason == "future_interval"
     assert "31 s" in late.detail
+
+
+def test_a_topic_outside_the_root_is_refused_naming_it_and_so_is_its_next_message() -> None:
+    payload = interval().model_dump_json().encode()
+    for _ in range(2):  # the second answer comes from the cache
+        result = validate_message("elsewhere/shop/door/counts", payload, ROOT)
+        assert isinstance(result, Rejection)
+        assert result.reason == "bad_topic"
+        assert "elsewhere/shop/door/counts" in result.detail
+    assert isinstance(
+        validate_message(counts_topic("shop", "door", ROOT), payload, ROOT), CountInterval
+    )
+
+
+def test_a_payload_without_schema_version_is_read_as_the_current_version() -> None:
+    """``schema_version`` may be left out (it defaults to 1): a payload without it that
+    fails on another field is refused for that field, not as an unknown version."""
+    document = json.loads(interval().model_dump_json())
+    del document["schema_version"]
+    topic = counts_topic("shop", "door", ROOT)
+    assert isinstance(validate_message(topic, json.dumps(document).encode(), ROOT), CountInterval)
+    document["frames"] = -1
+    result = validate_message(topic, json.dumps(document).encode(), ROOT)
+    assert isinstance(result, Rejection)
+    assert result.reason == "invalid_fields"
+    assert "frames" in result.detail
+
+
+def live_crossing(line_id: str) -> bytes:
+    return (
+        LiveCrossing(
+            store_id="shop",
+            camera_id="door",
+            line_id=line_id,
+            direction="entry",
+            time_utc=START,
+            interval_start_utc=START,
+            interval_end_utc=START + timedelta(minutes=1),
+            sequence=0,
+        )
+        .model_dump_json()
+        .encode()
+    )
+
+
+def test_a_live_crossing_on_a_line_ending_in_a_backslash_is_refused() -> None:
+    result = validate_message(live_topic("shop", "door", ROOT), live_crossing("in\\"), ROOT)
+    assert isinstance(result, Rejection)
+    assert result.reason == "invalid_fields"
+    assert "backslash" in result.detail
+
+
+def test_a_backslash_inside_identifiers_is_stored() -> None:
+    message = interval().model_copy(update={"lines": {"back\\door": LineCount(entries=1, exits=0)}})
+    topic = counts_topic("shop", "door", ROOT)
+    result = validate_message(topic, message.model_dump_json().encode(), ROOT)
+    assert isinstance(result, CountInterval)
+    assert result.lines["back\\door"].entries == 1
+    crossing = validate_message(live_topic("shop", "door", ROOT), live_crossing("a\\b"), ROOT)
+    assert isinstance(crossing, LiveCrossing)
+    assert crossing.line_id == "a\\b"
