@@ -2,16 +2,18 @@
 (one per worker), each camera's publisher takes, acknowledges and releases only its own
 intervals, so no interval goes out on another camera's topic or is acknowledged for it; the
 outbox is opened as configured and refuses nonsense settings by name; an acknowledged interval
-is kept for re-sending however short the keep window."""
+is kept for re-sending however short the keep window; every storage failure names the outbox
+file and what it could not do (read or write), and loses nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from edge.config import OutboxConfig
-from edge.transport.outbox import MINIMUM_QUOTA_BYTES, Outbox
+from edge.transport.outbox import MINIMUM_QUOTA_BYTES, Outbox, OutboxError
 from tests.edge.test_outbox import make_interval
 
 
@@ -84,3 +86,55 @@ def test_nonsense_settings_are_refused_by_name(
     with pytest.raises(ValueError, match=message):
         Outbox(tmp_path / "o.sqlite3", quota_bytes, keep_acknowledged_seconds=keep_seconds)
     assert not (tmp_path / "o.sqlite3").exists()
+
+
+def test_a_write_that_fails_names_what_it_could_not_do_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """The database refuses writes (as a read-only remount or a failing card does) while
+    reads work: each write fails with an error naming the file and the operation, and once
+    writes work again the queue is exactly as it was."""
+    path = tmp_path / "outbox.sqlite3"
+    with Outbox(path, quota_bytes=1 << 20, keep_acknowledged_seconds=60) as outbox:
+        for index in range(3):
+            outbox.append(make_interval(index, entries=index + 1))
+        assert [m.sequence for m in outbox.take("door", 1)] == [0]
+        assert outbox.acknowledge("door", [0]) == 1
+        connection = outbox._database.connection
+        connection.execute("PRAGMA query_only = ON")
+        writes: dict[str, Callable[[], object]] = {
+            "store an interval": lambda: outbox.append(make_interval(3)),
+            "mark intervals sent": lambda: outbox.take("door", 1),
+            "requeue intervals": lambda: outbox.requeue("door", [0]),
+            "acknowledge intervals": lambda: outbox.acknowledge("door", [1]),
+        }
+        for action, write in writes.items():
+            with pytest.raises(OutboxError) as raised:
+                write()
+            assert str(raised.value).startswith(f"outbox {path}: cannot {action}: ")
+        connection.execute("PRAGMA query_only = OFF")
+        assert outbox.depth("door") == 2
+        assert [m.lines["entrance"].entries for m in outbox.pending("door")] == [2, 3]
+        assert [m.sequence for m in outbox.recently_acknowledged("door")] == [0]
+
+
+def test_a_read_from_a_broken_outbox_names_what_it_could_not_do(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    outbox = Outbox(path, quota_bytes=1 << 20)
+    outbox.append(make_interval(0))
+    outbox._database.connection.close()  # what a vanished file or I/O error leaves
+    reads: dict[str, Callable[[], object]] = {
+        "count intervals": lambda: outbox.depth("door"),
+        "read the sequence": lambda: outbox.next_sequence("side"),
+        "read the last interval end": lambda: outbox.last_interval_end("side"),
+        "read the camera state": lambda: outbox.append(make_interval(0, camera_id="side")),
+        "read pending intervals": outbox.pending,
+        "read acknowledged intervals": lambda: outbox.recently_acknowledged("door"),
+    }
+    for action, read in reads.items():
+        with pytest.raises(OutboxError, match=f"^outbox {path}: cannot {action}: "):
+            read()
+    with pytest.raises(OutboxError, match=f"^outbox {path}: cannot read pending intervals: "):
+        outbox.take("door", 1)
+    with Outbox(path, quota_bytes=1 << 20) as reopened:
+        assert [m.sequence for m in reopened.pending("door")] == [0]
