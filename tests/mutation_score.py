@@ -91,6 +91,7 @@ MODULES: dict[str, list[str]] = {
         "tests/aggregator/test_merged_intervals.py",
         "tests/aggregator/test_schema_v2.py",
         "tests/aggregator/test_encoding_edges.py",
+        "tests/aggregator/test_points_edges.py",
     ],
     "aggregator/ingest/writer.py": [
         "tests/aggregator/test_writer.py",
