@@ -112,6 +112,7 @@ MODULES: dict[str, list[str]] = {
         "tests/aggregator/test_occupancy_edges.py",
         "tests/aggregator/test_live_occupancy.py",
         "tests/aggregator/test_service_occupancy.py",
+        "tests/aggregator/test_occupancy_book_edges.py",
     ],
     "aggregator/ingest/service.py": [
         "tests/aggregator/test_service_occupancy.py",

@@ -363,9 +363,6 @@ class OccupancyBook:
     def records(self) -> list[LineRecord]:
         return [record for tracker in self._trackers.values() for record in tracker.records()]
 
-    def stores(self) -> list[StoreOccupancyTracker]:
-        return list(self._trackers.values())
-
     def _note_update(self, store_id: str, received_utc: datetime | None) -> None:
         if received_utc is None:
             return
