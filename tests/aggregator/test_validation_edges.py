@@ -15,8 +15,14 @@ import pytest
 
 from aggregator.ingest import validation
 from aggregator.ingest.validation import Rejection, check_not_in_future, validate_message
-from protocol.messages import MAX_PAYLOAD_BYTES, CountInterval, LineCount, LiveCrossing
-from protocol.topics import counts_topic, live_topic
+from protocol.messages import (
+    MAX_PAYLOAD_BYTES,
+    CameraHealth,
+    CountInterval,
+    LineCount,
+    LiveCrossing,
+)
+from protocol.topics import counts_topic, health_topic, live_topic
 
 ROOT = "footfall/v1"
 START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -143,3 +149,38 @@ def test_a_backslash_inside_identifiers_is_stored() -> None:
     crossing = validate_message(live_topic("shop", "door", ROOT), live_crossing("a\\b"), ROOT)
     assert isinstance(crossing, LiveCrossing)
     assert crossing.line_id == "a\\b"
+
+
+def test_a_deployment_with_its_own_topic_root_reads_its_topics() -> None:
+    root = "acme/footfall"
+    payload = interval().model_dump_json().encode()
+    assert isinstance(
+        validate_message(counts_topic("shop", "door", root), payload, root), CountInterval
+    )
+    default = validate_message(counts_topic("shop", "door"), payload, root)
+    assert isinstance(default, Rejection)
+    assert default.reason == "bad_topic"
+
+
+def test_a_health_report_with_a_bad_field_is_refused_for_that_field() -> None:
+    """Health reports have one schema version: a bad field is named, not a crash."""
+    document = {
+        "store_id": "shop",
+        "camera_id": "door",
+        "time_utc": START.isoformat(),
+        "source_state": "streaming",
+        "frames_per_second": 9.5,
+        "frames_processed": -1,
+        "frames_dropped": 0,
+        "detector_milliseconds": 60.0,
+        "outbox_depth": 0,
+        "outbox_bytes": 0,
+        "software_version": "test",
+    }
+    topic = health_topic("shop", "door", ROOT)
+    result = validate_message(topic, json.dumps(document).encode(), ROOT)
+    assert isinstance(result, Rejection)
+    assert result.reason == "invalid_fields"
+    assert "frames_processed" in result.detail
+    document["frames_processed"] = 5
+    assert isinstance(validate_message(topic, json.dumps(document).encode(), ROOT), CameraHealth)
