@@ -45,8 +45,17 @@ COUNTING_TESTS = [
     "tests/edge/test_crossings.py",
     "tests/edge/test_roles.py",
     "tests/edge/test_live_crossings.py",
+    "tests/edge/test_geometry_mutants.py",
+    "tests/edge/test_camera_mutants.py",
+    "tests/edge/test_role_mutants.py",
+    "tests/edge/test_stitching_mutants.py",
+    "tests/edge/test_swaps_mutants.py",
+    "tests/edge/test_counter_mutants.py",
+    "tests/edge/test_interval_mutants.py",
+    "tests/edge/test_dwell_mutants.py",
 ]
-"""Synthetic tracks through the camera's counters: lines, zones, stitching, swaps, roles."""
+"""Synthetic tracks through the camera's counters (lines, zones, stitching, swaps, roles),
+and the edges ``make mutation`` found in them (``*_mutants.py``)."""
 
 MODULES: dict[str, list[str]] = {
     "edge/counting/counters.py": COUNTING_TESTS,
