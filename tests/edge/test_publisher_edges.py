@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.config import MqttConfig
 from edge.transport.outbox import Outbox, OutboxError
+from edge.transport.publisher import MqttPublisher
 from footfall.local_services import LocalService, free_port
 from protocol.messages import CameraHealth, CameraStatus, CountInterval, LiveCrossing
 from tests.edge.mqtt_support import CAMERA, STORE, Collector, PublisherFactory, wait_for_error
@@ -75,11 +77,13 @@ def test_every_message_leaves_on_the_cameras_own_topics_under_the_root(
     assert (status.outbox_depth, status.in_flight) == (0, 0)
     assert status.last_acknowledged_utc is not None
     assert outbox.depth("side") == 1, "the other camera's interval is not this publisher's"
-    assert publisher.publish_health(health())
-    assert publisher.publish_live(crossing())
-    assert (publisher.live_published, publisher.live_dropped) == (1, 0)
+    report = health()
+    assert publisher.publish_health(report)
+    crossings = [crossing(), crossing().model_copy(update={"sequence": 2, "direction": "exit"})]
+    assert all(publisher.publish_live(live) for live in crossings)
+    assert (publisher.live_published, publisher.live_dropped) == (2, 0)
     prefix = f"{root}/{STORE}/{CAMERA}"
-    assert collector.wait_until(lambda: len(collector.messages) >= 6, 10), collector.messages
+    assert collector.wait_until(lambda: len(collector.messages) >= 7, 10), collector.messages
     assert sorted({topic for topic, _, _ in collector.messages}) == [
         f"{prefix}/counts",
         f"{prefix}/health",
@@ -88,6 +92,9 @@ def test_every_message_leaves_on_the_cameras_own_topics_under_the_root(
     ]
     counts = collector.counts()
     assert [(m.sequence, m.lines["entrance"].entries) for m in counts] == [(0, 1), (1, 2), (2, 3)]
+    live_payloads = collector.payloads("/live")
+    assert [LiveCrossing.model_validate_json(p) for p in live_payloads] == crossings
+    assert [CameraHealth.model_validate_json(p) for p in collector.payloads("/health")] == [report]
     [status_payload] = collector.payloads("/status")
     assert CameraStatus.model_validate_json(status_payload) == CameraStatus(
         state="online", store_id=STORE, camera_id=CAMERA, software_version="0.1.0"
@@ -189,3 +196,23 @@ def last_retained(port: int, topic: str) -> CameraStatus:
         return CameraStatus.model_validate_json(collector.payloads("/status")[-1])
     finally:
         collector.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "configured", "expected"),
+    [
+        (None, None, f"footfall-{STORE}-{CAMERA}"),
+        (None, "fixed", "fixed"),
+        ("mine", "fixed", "mine"),
+    ],
+)
+def test_the_client_id_is_given_configured_or_stable_per_camera(
+    tmp_path: Path, given: str | None, configured: str | None, expected: str
+) -> None:
+    """A stable id keeps the broker session (and its ACL entry) across restarts."""
+    config = MqttConfig.model_validate({"port": free_port(), "client_id": configured})
+    with Outbox(tmp_path / "outbox.sqlite3", 1 << 20) as outbox:
+        publisher = MqttPublisher(
+            config, STORE, CAMERA, outbox, software_version="0.1.0", client_id=given
+        )
+        assert publisher.client_id == expected
