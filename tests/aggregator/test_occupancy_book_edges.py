@@ -214,3 +214,17 @@ def test_expired_live_crossings_publish_the_lower_occupancy() -> None:
     book.roll_over(start_of(1) + timedelta(seconds=LIVE_GRACE_SECONDS + 1))
     (snapshot,) = book.take_changed(NOW)
     assert (snapshot.occupancy, snapshot.provisional_entries) == (0, 0)
+
+
+def test_an_interval_of_another_day_or_a_repeated_crossing_changes_nothing() -> None:
+    book = OccupancyBook(registry(), RESET + timedelta(hours=1))
+    book.take_changed(RESET)
+    yesterday = interval_at(RESET - timedelta(minutes=1), {"entrance": (50, 0)})
+    assert book.apply_message(yesterday) == []
+    assert book.take_changed(RESET) == []
+    live_book = OccupancyBook(config(), NOW)
+    assert live_book.apply_live(live(0, 0))
+    live_book.take_changed(NOW)
+    assert not live_book.apply_live(live(0, 0))  # the same crossing again
+    assert live_book.take_changed(NOW) == []
+    assert figures(live_book) == (1, 1, 0, 1, 0)
