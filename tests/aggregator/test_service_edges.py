@@ -162,6 +162,7 @@ def test_every_message_is_acknowledged_once_and_stored_as_it_should(
     publisher.publish(counts, future)
     acknowledged(5)
     assert (dead_letter()["reason"], dead_letter()["topic"]) == ("future_interval", counts)
+    assert "clock_skew_tolerance_seconds" in dead_letter()["detail"]
     assert base64.b64decode(dead_letter()["payload_base64"]) == future.encode()
     not_json = b"{not json" + b" " * 150_000
     publisher.publish(counts, not_json)

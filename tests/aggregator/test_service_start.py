@@ -113,6 +113,9 @@ def test_a_starting_replica_tells_the_running_ones_what_it_rebuilt(
         assert today(starting) == (9, 1), "rebuilt from InfluxDB"
         wait_until(lambda: today(running) == (9, 1), "the running replica was never told")
         assert running.stats.sync_records_received == 1
+        # Stored counts are not news: a seed leaves "last update" alone (and never overrides
+        # counts the running replica applied itself; book.seed).
+        assert running.book.tracker(STORE).last_update_utc is None
         # Whichever replica takes the next interval shares it, stamped when it arrived.
         send(mosquitto_server.port, config.mqtt.topic_root, interval(4, 2, 2).model_dump_json())
         replicas = (running, starting)
