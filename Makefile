@@ -81,11 +81,12 @@ benchmarks: setup
 # Mutation score of the modules that decide counts and delivery (tests/mutation_score.py), on a
 # copy of the committed tree in build/mutation. Not part of `make test`: it reruns the covering
 # tests for every mutant (README, "Mutation testing"). One module: make mutation
-# MODULES=edge/counting/counters.py
+# MODULES=edge/counting/counters.py; some functions of it: ONLY='*_handle*' (mutant-name globs)
 MUTMUT_VERSION := 3.8.1
 mutation: setup
 	$(BIN)/pip install -q mutmut==$(MUTMUT_VERSION)
-	$(BIN)/python -m tests.mutation_score $(foreach module,$(MODULES),--module $(module))
+	$(BIN)/python -m tests.mutation_score $(foreach module,$(MODULES),--module $(module)) \
+		$(foreach glob,$(ONLY),--only '$(glob)')
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info $(GRAFANA_CHECKER)/node_modules $(GRAFANA_CHECKER)/data-11.6/node_modules
