@@ -45,7 +45,9 @@ def fast_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "cameras": [
                     {
                         "id": "cam",
-                        "source": {"uri": "unused"},
+                        # A fixed start on a minute boundary: from the wall clock, the 2.3 s
+                        # clip fell across a minute about one run in 26 (two intervals).
+                        "source": {"uri": "unused", "start_time_utc": "2024-05-01T09:00:00Z"},
                         "lines": [
                             {"id": "door", "points": [[384, 150], [384, 576]], "inside": [100, 363]}
                         ],
