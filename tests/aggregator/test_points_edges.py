@@ -22,6 +22,7 @@ from aggregator.storage.points import (
     transaction_point,
 )
 from protocol.messages import CameraHealth, CameraStatus
+from tests.message_builders import camera_health
 
 TIME = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 NANOSECONDS = int(TIME.timestamp()) * 10**9
@@ -33,22 +34,7 @@ def encode(point: Point) -> str:
 
 
 def health(**changes: object) -> CameraHealth:
-    report = CameraHealth(
-        store_id="s1",
-        camera_id="door",
-        time_utc=TIME,
-        source_state="reconnecting",
-        frames_per_second=9.5,
-        frames_processed=5700,
-        frames_dropped=3,
-        detector_milliseconds=61.25,
-        detector_duty_cycle=0.25,
-        outbox_depth=4,
-        outbox_bytes=2048,
-        last_publish_utc=TIME - timedelta(seconds=42),
-        software_version="test",
-    )
-    return report.model_copy(update=changes)
+    return camera_health("s1", "door", TIME, source_state="reconnecting", **changes)
 
 
 HEALTH_FIELDS = (

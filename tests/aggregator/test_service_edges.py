@@ -22,7 +22,7 @@ from aggregator.ingest.service import AggregatorService, RecentSequences, spool_
 from aggregator.storage.influx import InfluxClient
 from aggregator.storage.measurements import EDGE_HEALTH, EDGE_STATUS, LINE_COUNTS
 from footfall.local_services import LocalService
-from protocol.messages import CameraHealth, CameraStatus, CountInterval, LineCount, LiveCrossing
+from protocol.messages import CameraHealth, CameraStatus, CountInterval, LineCount
 from protocol.topics import (
     aggregator_status_topic,
     counts_topic,
@@ -33,6 +33,7 @@ from protocol.topics import (
 )
 from tests.aggregator.api.support import Publisher
 from tests.integration.test_refuse_and_tell import retained
+from tests.message_builders import camera_health, live_crossing
 
 STORE, CAMERA = "shop-1", "entrance"
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -122,19 +123,8 @@ def publisher(mosquitto_server: LocalService, config: AggregatorConfig) -> Itera
 
 
 def health() -> CameraHealth:
-    return CameraHealth(
-        store_id=STORE,
-        camera_id=CAMERA,
-        time_utc=NOW - timedelta(minutes=1),
-        source_state="streaming",
-        frames_per_second=9.5,
-        frames_processed=5700,
-        frames_dropped=3,
-        detector_milliseconds=41.0,
-        outbox_depth=2,
-        outbox_bytes=900,
-        last_publish_utc=None,
-        software_version="test",
+    return camera_health(
+        STORE, CAMERA, NOW - timedelta(minutes=1), outbox_depth=2, last_publish_utc=None
     )
 
 
@@ -208,16 +198,7 @@ def test_a_live_crossing_beyond_the_clock_skew_tolerance_counts_nothing(
     service: AggregatorService, publisher: Publisher
 ) -> None:
     def crossing(start_utc: datetime) -> str:
-        return LiveCrossing(
-            store_id=STORE,
-            camera_id=CAMERA,
-            line_id="door",
-            direction="entry",
-            time_utc=start_utc + timedelta(seconds=1),
-            interval_start_utc=start_utc,
-            interval_end_utc=start_utc + timedelta(minutes=1),
-            sequence=1,
-        ).model_dump_json()
+        return live_crossing(STORE, CAMERA, "door", start_utc, sequence=1).model_dump_json()
 
     topic = live_topic(STORE, CAMERA, publisher.root)
     publisher.publish(topic, crossing(NOW + timedelta(hours=1)))

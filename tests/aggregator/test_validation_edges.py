@@ -23,6 +23,7 @@ from protocol.messages import (
     LiveCrossing,
 )
 from protocol.topics import counts_topic, health_topic, live_topic
+from tests.message_builders import live_crossing
 
 ROOT = "footfall/v1"
 START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -116,25 +117,12 @@ def test_a_payload_without_schema_version_is_read_as_the_current_version() -> No
     assert "frames" in result.detail
 
 
-def live_crossing(line_id: str) -> bytes:
-    return (
-        LiveCrossing(
-            store_id="shop",
-            camera_id="door",
-            line_id=line_id,
-            direction="entry",
-            time_utc=START,
-            interval_start_utc=START,
-            interval_end_utc=START + timedelta(minutes=1),
-            sequence=0,
-        )
-        .model_dump_json()
-        .encode()
-    )
+def live_crossing_payload(line_id: str) -> bytes:
+    return live_crossing("shop", "door", line_id, START, seconds_in=0).model_dump_json().encode()
 
 
 def test_a_live_crossing_on_a_line_ending_in_a_backslash_is_refused() -> None:
-    result = validate_message(live_topic("shop", "door", ROOT), live_crossing("in\\"), ROOT)
+    result = validate_message(live_topic("shop", "door", ROOT), live_crossing_payload("in\\"), ROOT)
     assert isinstance(result, Rejection)
     assert result.reason == "invalid_fields"
     assert "backslash" in result.detail
@@ -146,7 +134,9 @@ def test_a_backslash_inside_identifiers_is_stored() -> None:
     result = validate_message(topic, message.model_dump_json().encode(), ROOT)
     assert isinstance(result, CountInterval)
     assert result.lines["back\\door"].entries == 1
-    crossing = validate_message(live_topic("shop", "door", ROOT), live_crossing("a\\b"), ROOT)
+    crossing = validate_message(
+        live_topic("shop", "door", ROOT), live_crossing_payload("a\\b"), ROOT
+    )
     assert isinstance(crossing, LiveCrossing)
     assert crossing.line_id == "a\\b"
 

@@ -25,37 +25,17 @@ from footfall.local_services import LocalService, free_port
 from protocol.messages import CameraHealth, CameraStatus, CountInterval, LiveCrossing
 from tests.edge.mqtt_support import CAMERA, STORE, Collector, PublisherFactory, wait_for_error
 from tests.edge.test_outbox import EPOCH, make_interval
+from tests.message_builders import camera_health, live_crossing
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def health(camera_id: str = CAMERA) -> CameraHealth:
-    return CameraHealth(
-        store_id=STORE,
-        camera_id=camera_id,
-        time_utc=datetime.now(UTC),
-        source_state="streaming",
-        frames_per_second=10.0,
-        frames_processed=600,
-        frames_dropped=0,
-        detector_milliseconds=30.0,
-        outbox_depth=0,
-        outbox_bytes=0,
-        software_version="0.1.0",
-    )
+    return camera_health(STORE, camera_id, datetime.now(UTC))
 
 
 def crossing(camera_id: str = CAMERA) -> LiveCrossing:
-    return LiveCrossing(
-        store_id=STORE,
-        camera_id=camera_id,
-        line_id="entrance",
-        direction="entry",
-        time_utc=EPOCH + timedelta(seconds=5),
-        interval_start_utc=EPOCH,
-        interval_end_utc=EPOCH + timedelta(minutes=1),
-        sequence=1,
-    )
+    return live_crossing(STORE, camera_id, "entrance", EPOCH, seconds_in=5, sequence=1)
 
 
 def test_every_message_leaves_on_the_cameras_own_topics_under_the_root(
