@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from edge.counting.intervals import IntervalAccumulator, to_message
+from edge.counting.intervals import IntervalAccumulator, IntervalTotals, to_message
+from protocol.messages import CountInterval
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()
 
 
-def message_of(
-    accumulator: IntervalAccumulator, end_seconds: float | None = None
-) -> dict[str, object]:
-    (totals,) = accumulator.flush(end_seconds)
-    message = to_message(
+def message(totals: IntervalTotals) -> CountInterval:
+    """The wire message of ``totals`` (store ``shop``, camera ``door``)."""
+    return to_message(
         totals,
         store_id="shop",
         camera_id="door",
@@ -23,7 +22,13 @@ def message_of(
         software_version="test",
         config_fingerprint="0123abcd",
     )
-    return message.model_dump(mode="json")
+
+
+def message_of(
+    accumulator: IntervalAccumulator, end_seconds: float | None = None
+) -> dict[str, object]:
+    (totals,) = accumulator.flush(end_seconds)
+    return message(totals).model_dump(mode="json")
 
 
 def test_a_quiet_interval_reports_zeros_for_every_line_and_zone() -> None:

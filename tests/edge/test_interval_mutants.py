@@ -14,15 +14,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edge.counting.counters import Crossing, Direction
-from edge.counting.intervals import IntervalAccumulator, IntervalTotals, to_message
+from edge.counting.intervals import IntervalAccumulator, IntervalTotals
 from protocol.messages import (
-    CountInterval,
     DwellCounts,
     LineCount,
     LineRole,
     ZoneOccupancy,
     ZoneRole,
 )
+from tests.edge.test_interval_edges import message
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()
 
@@ -33,17 +33,6 @@ def entry(line: str = "door") -> Crossing:
 
 def exit_(line: str = "door") -> Crossing:
     return Crossing(line, 1, Direction.EXIT)
-
-
-def message(totals: IntervalTotals) -> CountInterval:
-    return to_message(
-        totals,
-        store_id="shop",
-        camera_id="door",
-        sequence=1,
-        software_version="test",
-        config_fingerprint="0123abcd",
-    )
 
 
 def version_2(line_ids: list[str], zone_ids: list[str]) -> IntervalAccumulator:
