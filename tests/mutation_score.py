@@ -260,13 +260,14 @@ def report(work: Path, output: str, modules: list[str], seconds: float, only: li
         statuses.setdefault(module, Counter())[status] += 1
         if status not in KILLED:
             survivors.setdefault(module, []).append(match["name"])
+    text_only = {module: text_only_mutants(work, module) for module in statuses}
     header = f"{'module':<42} {'mutants':>7} {'killed':>6} {'survived':>8} {'text':>4}"
     print(f"\n{header} {'other':>5} {'score':>6}")
     for module, counts in statuses.items():
         total = sum(counts.values())
         killed = sum(counts[status] for status in KILLED)
         survived = counts["survived"] + counts["no tests"]
-        text = len(text_only_mutants(work, module) & set(survivors[module]))
+        text = len(text_only[module] & set(survivors[module]))
         other = total - killed - survived
         score = f"{100 * killed / total:.1f}%" if total else "-"
         print(f"{module:<42} {total:>7} {killed:>6} {survived:>8} {text:>4} {other:>5} {score:>6}")
@@ -276,9 +277,8 @@ def report(work: Path, output: str, modules: list[str], seconds: float, only: li
     )
     print(f"Surviving mutants (mutmut show NAME in {work}):")
     for module, names in survivors.items():
-        text_only = text_only_mutants(work, module)
         for name in names:
-            print(f"  {name}{' (text only)' if name in text_only else ''}")
+            print(f"  {name}{' (text only)' if name in text_only[module] else ''}")
     return 0
 
 
